@@ -1,0 +1,126 @@
+/* Run queues: see runq_int.h. */
+#include "runq_int.h"
+
+#include "actor/mem.h"
+
+int act__runq_init(act__runq_t *q, size_t capacity)
+{
+    q->cells = act_malloc(capacity * sizeof *q->cells);
+    if (!q->cells)
+        return ACT_ENOMEM;
+    q->mask = capacity - 1;
+    for (size_t i = 0; i < capacity; i++) {
+        atomic_init(&q->cells[i].seq, i);
+        q->cells[i].item = NULL;
+    }
+    atomic_init(&q->enq, 0);
+    atomic_init(&q->deq, 0);
+    return 0;
+}
+
+void act__runq_deinit(act__runq_t *q)
+{
+    act_free(q->cells);
+    q->cells = NULL;
+}
+
+bool act__runq_push(act__runq_t *q, void *item)
+{
+    size_t pos = atomic_load_explicit(&q->enq, memory_order_relaxed);
+    act__runq_cell_t *c;
+    for (;;) {
+        c = &q->cells[pos & q->mask];
+        /* acquire: pairs with the dequeuer's release of this cell (it has read the old item). */
+        size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+        intptr_t dif = (intptr_t)seq - (intptr_t)pos;
+        if (dif == 0) {
+            if (atomic_compare_exchange_weak_explicit(&q->enq, &pos, pos + 1,
+                                                      memory_order_relaxed, memory_order_relaxed))
+                break;
+        } else if (dif < 0) {
+            return false;
+        } else {
+            pos = atomic_load_explicit(&q->enq, memory_order_relaxed);
+        }
+    }
+    c->item = item;
+    /* release: the item (and the actor it points to) is visible to the dequeuer. */
+    atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
+    return true;
+}
+
+void *act__runq_pop(act__runq_t *q)
+{
+    size_t pos = atomic_load_explicit(&q->deq, memory_order_relaxed);
+    act__runq_cell_t *c;
+    for (;;) {
+        c = &q->cells[pos & q->mask];
+        /* acquire: pairs with the enqueuer's release above. */
+        size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+        intptr_t dif = (intptr_t)seq - (intptr_t)(pos + 1);
+        if (dif == 0) {
+            if (atomic_compare_exchange_weak_explicit(&q->deq, &pos, pos + 1,
+                                                      memory_order_relaxed, memory_order_relaxed))
+                break;
+        } else if (dif < 0) {
+            return NULL;
+        } else {
+            pos = atomic_load_explicit(&q->deq, memory_order_relaxed);
+        }
+    }
+    void *item = c->item;
+    atomic_store_explicit(&c->seq, pos + q->mask + 1, memory_order_release);
+    return item;
+}
+
+void act__globq_init(act__globq_t *g)
+{
+    pthread_mutex_init(&g->lock, NULL);
+    g->head = g->tail = NULL;
+    atomic_init(&g->len, 0);
+}
+
+void act__globq_deinit(act__globq_t *g)
+{
+    pthread_mutex_destroy(&g->lock);
+}
+
+void act__globq_push(act__globq_t *g, act__node_t *first, act__node_t *last, size_t n)
+{
+    atomic_store_explicit(&last->next, NULL, memory_order_relaxed);
+    pthread_mutex_lock(&g->lock);
+    if (g->tail)
+        atomic_store_explicit(&g->tail->next, first, memory_order_relaxed);
+    else
+        g->head = first;
+    g->tail = last;
+    atomic_store_explicit(&g->len, atomic_load_explicit(&g->len, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+    pthread_mutex_unlock(&g->lock);
+}
+
+act__node_t *act__globq_take(act__globq_t *g, size_t max, size_t *n)
+{
+    *n = 0;
+    if (act__globq_len(g) == 0)
+        return NULL;
+    pthread_mutex_lock(&g->lock);
+    act__node_t *first = g->head, *last = NULL, *it = first;
+    size_t k = 0;
+    while (it && k < max) {
+        last = it;
+        it = atomic_load_explicit(&it->next, memory_order_relaxed);
+        k++;
+    }
+    if (last) {
+        g->head = it;
+        if (!it)
+            g->tail = NULL;
+        atomic_store_explicit(&last->next, NULL, memory_order_relaxed);
+    }
+    atomic_store_explicit(&g->len, atomic_load_explicit(&g->len, memory_order_relaxed) - k,
+                          memory_order_relaxed);
+    pthread_mutex_unlock(&g->lock);
+    *n = k;
+    return k ? first : NULL;
+}

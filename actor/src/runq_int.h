@@ -1,0 +1,65 @@
+/*
+ * Run queues of actors ready to run.
+ *
+ * act__runq_t: a scheduler's stealable queue: Dmitry Vyukov's bounded MPMC ring (a sequence
+ * number per cell; a CAS on the position claims a cell). The owner enqueues and dequeues, idle
+ * schedulers steal from it; FIFO, so a stolen actor is the one that waited longest. When it is
+ * full the owner moves half of it to the global queue, where every scheduler looks when idle.
+ *
+ * act__globq_t: the global overflow queue: an intrusive FIFO (through the actor's run-queue
+ * link) under a mutex, touched only in batches, on overflow and when a scheduler is idle.
+ */
+#ifndef ACT_RUNQ_INT_H
+#define ACT_RUNQ_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "actor/msg.h"
+
+typedef struct act__runq_cell {
+    _Atomic size_t seq;
+    void *item;
+} act__runq_cell_t;
+
+typedef struct act__runq {
+    act__runq_cell_t *cells;
+    size_t mask;
+    _Alignas(64) _Atomic size_t enq;
+    _Alignas(64) _Atomic size_t deq;
+} act__runq_t;
+
+int act__runq_init(act__runq_t *q, size_t capacity); /* capacity: a power of two */
+void act__runq_deinit(act__runq_t *q);
+/* false if full. Any thread. */
+bool act__runq_push(act__runq_t *q, void *item);
+/* NULL if empty. Any thread. */
+void *act__runq_pop(act__runq_t *q);
+/* Approximate number of items. Any thread. */
+static inline size_t act__runq_size(act__runq_t *q)
+{
+    size_t e = atomic_load_explicit(&q->enq, memory_order_relaxed);
+    size_t d = atomic_load_explicit(&q->deq, memory_order_relaxed);
+    return e > d ? e - d : 0;
+}
+
+typedef struct act__globq {
+    pthread_mutex_t lock;
+    act__node_t *head, *tail;
+    _Atomic size_t len;
+} act__globq_t;
+
+void act__globq_init(act__globq_t *g);
+void act__globq_deinit(act__globq_t *g);
+/* Appends the chain first..last (linked through node->next) of n nodes. */
+void act__globq_push(act__globq_t *g, act__node_t *first, act__node_t *last, size_t n);
+/* Takes up to max nodes, returned as a chain (NULL-terminated); *n gets the count. */
+act__node_t *act__globq_take(act__globq_t *g, size_t max, size_t *n);
+static inline size_t act__globq_len(act__globq_t *g)
+{
+    return atomic_load_explicit(&g->len, memory_order_relaxed);
+}
+
+#endif

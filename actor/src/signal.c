@@ -1,0 +1,257 @@
+/*
+ * Links, monitors and exit signals, with Erlang's rules.
+ *
+ * Every signal is a message in the receiver's mailbox, applied by the receiver in its own turn
+ * (act__signal), so a link set or monitor table is only ever touched by its owner. Both ends
+ * of a link record it: A's act_link adds B to A's set and sends LINK; B adds A when it applies
+ * it. When A dies it sends LINK_EXIT to every pid in its set; B ignores a LINK_EXIT from a pid
+ * no longer in its set (unlinked meanwhile), so after act_unlink returns, no exit from that
+ * link reaches the caller. Monitors work the same way with refs: the watcher records
+ * ref -> target, the target ref -> watcher; a DOWN for a ref the watcher no longer holds
+ * (demonitored) is dropped.
+ *
+ * A request that reaches an actor after its death (its drain, or the final drain before its
+ * memory is freed) is answered with ACT_NOPROC: LINK with a LINK_EXIT, MONITOR with a DOWN.
+ */
+#include <string.h>
+
+#include "actor_int.h"
+
+act_down_t *act__down_new(uint32_t type, act_pid_t pid, int reason, const char *text)
+{
+    size_t len = text ? strlen(text) : 0;
+    act_down_t *d = (act_down_t *)act_msg_alloc(sizeof(act_down_t) + len + 1, type);
+    d->pid = pid;
+    d->reason = reason;
+    if (len)
+        memcpy(d->text, text, len);
+    d->text[len] = '\0';
+    return d;
+}
+
+static void sig_send(act_pid_t to, uint32_t type, act_ref_t ref, act_pid_t from)
+{
+    act_msg_t *m = act_msg_alloc(sizeof *m, type);
+    m->ref = ref;
+    act__send_from(to, m, from);
+}
+
+static void down_send(act_pid_t to, uint32_t type, act_ref_t ref, act_pid_t pid, int reason,
+                      const char *text)
+{
+    act_down_t *d = act__down_new(type, pid, reason, text);
+    d->hdr.ref = ref;
+    act__send_from(to, &d->hdr, pid);
+}
+
+static void set_count(_Atomic uint32_t *c, const act__map_t *m)
+{
+    atomic_store_explicit(c, m->len, memory_order_relaxed);
+}
+
+static int die_with(act_msg_t *m, int reason, int *out, char **text)
+{
+    act_down_t *d = (act_down_t *)m;
+    *out = reason;
+    *text = d->text[0] ? act_strdup(d->text) : NULL;
+    act_msg_free(m);
+    return ACT__SIG_DIE;
+}
+
+int act__signal(act__actor_t *a, act_msg_t *m, int *reason, char **text)
+{
+    act__ext_t *x;
+    switch (m->type) {
+    case ACT__SIG_LINK:
+        x = act__ext(a);
+        act__map_put(&x->links, m->from, 1);
+        set_count(&a->nlinks, &x->links);
+        break;
+    case ACT__SIG_UNLINK:
+        if (a->ext) {
+            act__map_del(&a->ext->links, m->from, NULL);
+            set_count(&a->nlinks, &a->ext->links);
+        }
+        break;
+    case ACT__SIG_MONITOR:
+        act__map_put(&act__ext(a)->watchers, m->ref, m->from);
+        break;
+    case ACT__SIG_DEMONITOR:
+        if (a->ext)
+            act__map_del(&a->ext->watchers, m->ref, NULL);
+        break;
+    case ACT__SIG_LINK_EXIT: {
+        act_down_t *d = (act_down_t *)m;
+        if (!a->ext || !act__map_del(&a->ext->links, d->pid, NULL))
+            break; /* unlinked meanwhile */
+        set_count(&a->nlinks, &a->ext->links);
+        if (a->trap_exit) {
+            m->type = ACT_MSG_EXIT;
+            return ACT__SIG_DELIVER;
+        }
+        if (d->reason == ACT_NORMAL)
+            break;
+        return die_with(m, d->reason == ACT_KILL ? ACT_KILLED : d->reason, reason, text);
+    }
+    case ACT__SIG_EXIT: {
+        act_down_t *d = (act_down_t *)m;
+        if (d->reason == ACT_KILL) {
+            if (a->kind == ACT__PROXY) {
+                d->reason = ACT_KILLED;
+                m->type = ACT_MSG_EXIT;
+                return ACT__SIG_DELIVER;
+            }
+            return die_with(m, ACT_KILLED, reason, text);
+        }
+        if (a->trap_exit) {
+            m->type = ACT_MSG_EXIT;
+            return ACT__SIG_DELIVER;
+        }
+        if (d->reason == ACT_NORMAL && d->pid != a->pid)
+            break;
+        return die_with(m, d->reason, reason, text);
+    }
+    case ACT_MSG_DOWN:
+        if (!a->ext || !act__map_del(&a->ext->monitors, m->ref, NULL))
+            break; /* demonitored */
+        set_count(&a->nmonitors, &a->ext->monitors);
+        return ACT__SIG_DELIVER;
+    default:
+        return ACT__SIG_DELIVER;
+    }
+    act_msg_free(m);
+    return ACT__SIG_CONSUMED;
+}
+
+void act__signal_dead(act__actor_t *a, act_msg_t *m)
+{
+    /* While the system stops everyone is dying: nobody to answer. */
+    if (atomic_load_explicit(&act__sys.state, memory_order_acquire) == ACT__SYS_RUNNING) {
+        if (m->type == ACT__SIG_LINK && m->from)
+            down_send(m->from, ACT__SIG_LINK_EXIT, 0, a->pid, ACT_NOPROC, NULL);
+        else if (m->type == ACT__SIG_MONITOR && m->from)
+            down_send(m->from, ACT_MSG_DOWN, m->ref, a->pid, ACT_NOPROC, NULL);
+    }
+    act_msg_free(m);
+}
+
+void act__signal_notify_exit(act__actor_t *a, int reason, const char *text)
+{
+    act__ext_t *x = a->ext;
+    if (!x)
+        return;
+    uint64_t k, v;
+    for (uint32_t i = 0; act__map_next(&x->links, &i, &k, &v);)
+        down_send(k, ACT__SIG_LINK_EXIT, 0, a->pid, reason, text);
+    for (uint32_t i = 0; act__map_next(&x->watchers, &i, &k, &v);)
+        down_send(v, ACT_MSG_DOWN, k, a->pid, reason, text);
+    /* Monitors this actor held: the targets can forget them. */
+    for (uint32_t i = 0; act__map_next(&x->monitors, &i, &k, &v);)
+        sig_send(v, ACT__SIG_DEMONITOR, k, a->pid);
+    act__map_deinit(&x->links);
+    act__map_deinit(&x->watchers);
+    act__map_deinit(&x->monitors);
+    atomic_store_explicit(&a->nlinks, 0, memory_order_relaxed);
+    atomic_store_explicit(&a->nmonitors, 0, memory_order_relaxed);
+}
+
+/* ---- the API -------------------------------------------------------------------------------- */
+
+/* The caller as an actor: the running actor, or the foreign thread's proxy. */
+static act__actor_t *self_actor(act__thread_t **tp)
+{
+    act__thread_t *t = act__thread();
+    *tp = t;
+    if (!t)
+        return NULL;
+    if (t->current)
+        return t->current;
+    return t->sched ? NULL : act__proxy_new(t);
+}
+
+int act_link(act_pid_t pid)
+{
+    act__thread_t *t;
+    act__actor_t *self = self_actor(&t);
+    if (!self)
+        return t ? ACT_EBADARG : ACT_ENOTRUNNING;
+    if (pid == self->pid)
+        return 0;
+    if (!act_is_alive(pid))
+        return ACT_ENOPROC;
+    act__ext_t *x = act__ext(self);
+    if (act__map_get(&x->links, pid, NULL))
+        return 0;
+    if (act__map_put(&x->links, pid, 1))
+        return ACT_ENOMEM;
+    set_count(&self->nlinks, &x->links);
+    /* If pid dies before it applies the LINK, its drain answers with a LINK_EXIT (noproc). */
+    sig_send(pid, ACT__SIG_LINK, 0, self->pid);
+    return 0;
+}
+
+int act_unlink(act_pid_t pid)
+{
+    act__thread_t *t;
+    act__actor_t *self = self_actor(&t);
+    if (!self)
+        return t ? ACT_EBADARG : ACT_ENOTRUNNING;
+    if (!self->ext || !act__map_del(&self->ext->links, pid, NULL))
+        return 0;
+    set_count(&self->nlinks, &self->ext->links);
+    sig_send(pid, ACT__SIG_UNLINK, 0, self->pid);
+    return 0;
+}
+
+bool act_trap_exit(bool on)
+{
+    act__thread_t *t = act__thread();
+    act__actor_t *a = t ? t->current : NULL;
+    if (!a || a->kind == ACT__PROXY)
+        return a != NULL; /* proxies always trap */
+    bool old = a->trap_exit;
+    a->trap_exit = on;
+    return old;
+}
+
+int act_monitor(act_pid_t pid, act_ref_t *ref)
+{
+    act__thread_t *t;
+    act__actor_t *self = self_actor(&t);
+    if (!self)
+        return t ? ACT_EBADARG : ACT_ENOTRUNNING;
+    act_ref_t r = t->ref_hi | ++t->ref_next;
+    act__ext_t *x = act__ext(self);
+    if (act__map_put(&x->monitors, r, pid))
+        return ACT_ENOMEM;
+    set_count(&self->nmonitors, &x->monitors);
+    if (ref)
+        *ref = r;
+    act_msg_t *m = act_msg_alloc(sizeof *m, ACT__SIG_MONITOR);
+    m->ref = r;
+    if (act__send_from(pid, m, self->pid) == ACT_ENOPROC)
+        down_send(self->pid, ACT_MSG_DOWN, r, pid, ACT_NOPROC, NULL);
+    return 0;
+}
+
+int act__demonitor_flush(act__actor_t *a, act_ref_t ref); /* receive.c */
+
+int act_demonitor(act_ref_t ref, unsigned flags)
+{
+    act__thread_t *t;
+    act__actor_t *self = self_actor(&t);
+    if (!self)
+        return t ? ACT_EBADARG : ACT_ENOTRUNNING;
+    uint64_t target;
+    if (!self->ext || !act__map_del(&self->ext->monitors, ref, &target)) {
+        /* Already fired: its DOWN may wait in the mailbox. */
+        if ((flags & ACT_DEMONITOR_FLUSH) && self->kind != ACT__PLAIN)
+            act__demonitor_flush(self, ref);
+        return ACT_ENOMONITOR;
+    }
+    set_count(&self->nmonitors, &self->ext->monitors);
+    sig_send(target, ACT__SIG_DEMONITOR, ref, self->pid);
+    if ((flags & ACT_DEMONITOR_FLUSH) && self->kind != ACT__PLAIN)
+        act__demonitor_flush(self, ref);
+    return 0;
+}
