@@ -91,6 +91,20 @@ static int send_in(act__thread_t *t, act_pid_t to, act_msg_t *msg)
     return 0;
 }
 
+/* Reductions, as Erlang counts them: a fiber that sends or spawns in a loop yields after a
+ * budget of such operations, so the actors it feeds run (and the memory they hold is reused)
+ * instead of piling up behind it. Plain actors cannot yield mid-handler: their bound is the
+ * batch of messages per turn. */
+static inline void charge(act__thread_t *t)
+{
+    act__actor_t *a = t->current;
+    if (a && a->kind == ACT__FIBER && a->status == ACT__RUNNABLE && t->sched &&
+        ++a->fib->taken >= act__sys.cfg.batch * ACT__REDUCTIONS_PER_MSG) {
+        a->fib->taken = 0;
+        act__fiber_suspend(a, ACT__YIELDED);
+    }
+}
+
 int act_send(act_pid_t to, act_msg_t *msg)
 {
     act__thread_t *t = act__thread();
@@ -99,7 +113,9 @@ int act_send(act_pid_t to, act_msg_t *msg)
         return ACT_ENOTRUNNING;
     }
     msg->from = t->current ? t->current->pid : ACT_PID_NONE;
-    return send_in(t, to, msg);
+    int rc = send_in(t, to, msg);
+    charge(t);
+    return rc;
 }
 
 int act__send_from(act_pid_t to, act_msg_t *msg, act_pid_t from)
@@ -270,12 +286,13 @@ int act_spawn(const act_spawn_opts_t *o, act_pid_t *out)
         atomic_fetch_add_explicit(&parent->nmonitors, 1, memory_order_relaxed);
         *o->monitor = ref;
     }
-    atomic_fetch_add_explicit(&act__sys.live, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&act__sys.live[t->live_shard].n, 1, memory_order_relaxed);
     /* release: publishes the initialized actor to senders (act__lookup's acquire). */
     atomic_store_explicit(&act__slot_at((uint32_t)pid)->actor, a, memory_order_release);
     if (out)
         *out = pid;
     act__schedule(a, false);
+    charge(t);
     return 0;
 }
 
@@ -360,7 +377,7 @@ void act__die(act__actor_t *a, int reason, const char *text)
     a->status = ACT__DEAD;
     act__slot_free(&t->slots, (uint32_t)a->pid);
     if (a->kind != ACT__PROXY)
-        atomic_fetch_sub_explicit(&act__sys.live, 1, memory_order_release);
+        atomic_fetch_sub_explicit(&act__sys.live[t->live_shard].n, 1, memory_order_release);
 }
 
 static void actor_free(act__epoch_entry_t *e)

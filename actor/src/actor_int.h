@@ -59,6 +59,9 @@ enum act__status {
     ACT__DEAD,
 };
 
+/* A fiber yields after batch * this many sends/spawns (or skipped messages) in one turn. */
+#define ACT__REDUCTIONS_PER_MSG 10
+
 /* Marker returned by act_stop. */
 #define ACT__STOP_MARK 0x7ffffff0
 
@@ -139,6 +142,7 @@ struct act__thread {
     act__slot_cache_t slots;
     uint64_t ref_next;        /* refs: (thread id << 44) | counter */
     uint64_t ref_hi;
+    unsigned live_shard;      /* this thread's shard of the live-actor count */
     jmp_buf *fail_jmp;        /* plain actors: where act_fail unwinds to */
     int fail_reason;
     act_msg_t *cur_msg;       /* plain actors: the message being handled */
@@ -161,6 +165,8 @@ struct act__sched {
     act__actor_t *next;       /* run next (the actor the running one just woke) */
     unsigned next_streak;
     unsigned tick;
+    size_t ring_quota;        /* run-queue picks left in this round */
+    act__node_t *inbox_end;   /* last inbox node of this round's inbox turn */
     bool in_turn;
     _Atomic bool stop; /* set by act_system_stop */
     _Alignas(64) _Atomic int sleeping;
@@ -177,6 +183,8 @@ struct act__sched {
     uint64_t rng;
 };
 
+#define ACT__LIVE_SHARDS 16
+
 typedef struct act__hook {
     void (*fn)(void *);
     void *arg;
@@ -188,7 +196,11 @@ typedef struct act__system {
     unsigned nsched;
     act__sched_t *scheds;
     act__globq_t globq;
-    _Atomic uint64_t live;  /* live actors, proxies excluded */
+    /* Live actors (proxies excluded), counted in shards so that spawns and deaths on different
+     * schedulers do not fight over one cache line; the count is the sum. */
+    struct {
+        _Alignas(64) _Atomic int64_t n;
+    } live[ACT__LIVE_SHARDS];
     _Atomic int n_idle;     /* schedulers asleep */
     _Atomic unsigned rr;    /* round robin for pushes from foreign threads */
     _Atomic uint64_t gen;   /* bumped at every start: stale thread contexts notice */

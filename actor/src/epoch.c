@@ -1,11 +1,11 @@
 /*
  * Epoch-based reclamation: see epoch_int.h for the scheme.
  *
- * Advancing: the reclaimer reads every record's `active` with fetch_or(0) rather than a load.
- * A read-modify-write always reads the latest value, so if it sees a record quiescent (0), the
- * owner's next act__epoch_enter (an exchange, later in that record's modification order) reads
- * from it and synchronizes with it: everything the reclaimer saw unlinked is unlinked for that
- * section too. A record inside a section with an older epoch blocks the advance.
+ * Advancing: the reclaimer loads every record's `active`; a record inside a section with an
+ * older epoch blocks the advance. A section that began too late to be seen re-reads the global
+ * epoch after publishing (act__epoch_enter), so it runs with the new epoch and sees what was
+ * unlinked before the advance. Only a thread with something to free tries to advance, and only
+ * when its oldest entry still needs it.
  *
  * Orphans: threads without a scheduler (main, tests) retire into a global lock-free stack; the
  * scheduler that polls next adopts them into its own limbo list, keeping their epochs.
@@ -155,7 +155,7 @@ static uint64_t try_advance(void)
     uint64_t e = atomic_load_explicit(&act__epoch_global, memory_order_seq_cst);
     for (act__epoch_rec_t *r = atomic_load_explicit(&records, memory_order_acquire); r;
          r = r->next) {
-        uint64_t a = atomic_fetch_or_explicit(&r->active, 0, memory_order_seq_cst);
+        uint64_t a = atomic_load_explicit(&r->active, memory_order_seq_cst);
         if ((a & 1) && (a >> 1) != e)
             return e;
     }
@@ -170,7 +170,9 @@ uint64_t act__epoch_poll(act__epoch_rec_t *rec)
     adopt_orphans(rec);
     if (rec->limbo_head == NULL)
         return 0;
-    uint64_t e = try_advance();
+    uint64_t e = atomic_load_explicit(&act__epoch_global, memory_order_seq_cst);
+    if (rec->limbo_head->epoch + 2 > e)
+        e = try_advance();
     /* Anything retired at epoch r is safe once the global epoch reaches r + 2. */
     while (rec->limbo_head && rec->limbo_head->epoch + 2 <= e) {
         act__epoch_entry_t *x = rec->limbo_head;

@@ -11,8 +11,9 @@
  * scheduler already holds a section (it holds one across a whole batch of actor turns).
  *
  * Written with C11 atomics (not ck_epoch's inline assembly) so ThreadSanitizer sees every
- * ordering: the reclaimer reads each record with a read-modify-write, which synchronizes with
- * the owner's next entry (see epoch.c).
+ * ordering. Entering publishes the epoch read, then reads the global epoch again and retries
+ * if it moved: all sequentially consistent, so a reclaimer either sees the section or the
+ * section sees the reclaimer's advance (and with it everything unlinked before).
  */
 #ifndef ACT_EPOCH_INT_H
 #define ACT_EPOCH_INT_H
@@ -20,6 +21,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "actor/types.h"
 
 typedef struct act__epoch_entry act__epoch_entry_t;
 typedef void (*act__epoch_fn)(act__epoch_entry_t *entry);
@@ -69,9 +72,18 @@ static inline void act__epoch_enter(act__epoch_rec_t *rec)
     if (rec->depth++ > 0)
         return;
     uint64_t e = atomic_load_explicit(&act__epoch_global, memory_order_seq_cst);
-    /* seq_cst exchange: the record must be visible before this thread loads any shared
-     * pointer (a store->load order only a full barrier gives). */
-    atomic_exchange_explicit(&rec->active, (e << 1) | 1, memory_order_seq_cst);
+    for (;;) {
+        /* seq_cst exchange: the record must be visible before this thread loads any shared
+         * pointer (a store->load order only a full barrier gives). */
+        atomic_exchange_explicit(&rec->active, (e << 1) | 1, memory_order_seq_cst);
+        /* If the epoch moved between our read and our publication, a reclaimer may have
+         * advanced past us without seeing us: publish the new epoch instead. Once the re-read
+         * agrees, any advance after it must see this record. */
+        uint64_t again = atomic_load_explicit(&act__epoch_global, memory_order_seq_cst);
+        if (ACT_LIKELY(again == e))
+            return;
+        e = again;
+    }
 }
 
 static inline void act__epoch_exit(act__epoch_rec_t *rec)

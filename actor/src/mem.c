@@ -2,12 +2,13 @@
  * act_malloc and friends: the runtime's one door to the heap.
  *
  * Release builds use mimalloc (per-thread heaps, lock-free frees from other threads), sanitizer
- * builds use libc so ASan tracks every block. A live-block counter, sharded per thread to keep
- * it off the shared cache lines of the hot path, lets tests prove that a stopped system leaks
- * nothing; a countdown injects allocation failures for tests of out-of-memory paths.
+ * builds use libc so ASan tracks every block. A live-block count, kept per thread so the hot
+ * path never writes a shared cache line, lets tests prove that a stopped system leaks nothing;
+ * a countdown injects allocation failures for tests of out-of-memory paths.
  */
 #include "actor/mem.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -27,21 +28,66 @@
 #define SYS_FREE free
 #endif
 
-/* Counting shards: a thread counts in the shard its id hashes to. Relaxed adds: the sum is
- * only read when nothing else runs (tests after act_system_stop). */
-#define MEM_SHARDS 64
-static struct {
-    _Alignas(64) _Atomic int64_t n;
-} live[MEM_SHARDS];
+/* Counting: every thread counts in its own counter, which only it writes (a plain add, no
+ * locked instruction on the allocation path); readers sum all counters under a lock. A thread
+ * that exits folds its count into `retired`. Counts may go negative per thread (a block freed
+ * by another thread than its allocator); the sum is exact when nothing runs concurrently. */
+typedef struct counter counter_t;
+struct counter {
+    _Atomic int64_t n;
+    counter_t *next;
+};
+static pthread_mutex_t counters_lock = PTHREAD_MUTEX_INITIALIZER;
+static counter_t *counters;
+static int64_t retired;
+static pthread_key_t counter_key;
+static pthread_once_t counter_once = PTHREAD_ONCE_INIT;
+static _Thread_local counter_t *my_counter __attribute__((tls_model("initial-exec")));
 static _Atomic int64_t fail_countdown;
-static _Atomic unsigned next_shard;
-static _Thread_local unsigned my_shard = MEM_SHARDS;
 
-static inline _Atomic int64_t *shard(void)
+static void counter_exit(void *arg)
 {
-    if (ACT_UNLIKELY(my_shard == MEM_SHARDS))
-        my_shard = atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) % MEM_SHARDS;
-    return &live[my_shard].n;
+    counter_t *c = arg;
+    pthread_mutex_lock(&counters_lock);
+    retired += atomic_load_explicit(&c->n, memory_order_relaxed);
+    for (counter_t **p = &counters; *p; p = &(*p)->next) {
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&counters_lock);
+    my_counter = NULL;
+    free(c); /* the counters themselves come from libc: they must not count */
+}
+
+static void counter_key_init(void)
+{
+    pthread_key_create(&counter_key, counter_exit);
+}
+
+static __attribute__((noinline, cold)) counter_t *counter_new(void)
+{
+    pthread_once(&counter_once, counter_key_init);
+    counter_t *c = calloc(1, sizeof *c);
+    if (!c)
+        act_fatal("out of memory for an allocation counter");
+    pthread_mutex_lock(&counters_lock);
+    c->next = counters;
+    counters = c;
+    pthread_mutex_unlock(&counters_lock);
+    pthread_setspecific(counter_key, c);
+    my_counter = c;
+    return c;
+}
+
+static inline void count(int64_t delta)
+{
+    counter_t *c = my_counter;
+    if (ACT_UNLIKELY(c == NULL))
+        c = counter_new();
+    atomic_store_explicit(&c->n, atomic_load_explicit(&c->n, memory_order_relaxed) + delta,
+                          memory_order_relaxed);
 }
 
 static inline bool inject_failure(void)
@@ -57,7 +103,7 @@ void *act_malloc(size_t size)
         return NULL;
     void *p = SYS_MALLOC(size ? size : 1);
     if (ACT_LIKELY(p != NULL))
-        atomic_fetch_add_explicit(shard(), 1, memory_order_relaxed);
+        count(1);
     return p;
 }
 
@@ -67,7 +113,7 @@ void *act_calloc(size_t n, size_t size)
         return NULL;
     void *p = SYS_CALLOC(n ? n : 1, size ? size : 1);
     if (ACT_LIKELY(p != NULL))
-        atomic_fetch_add_explicit(shard(), 1, memory_order_relaxed);
+        count(1);
     return p;
 }
 
@@ -84,7 +130,7 @@ void *act_calloc_aligned(size_t align, size_t size)
         memset(p, 0, size ? size : align);
 #endif
     if (ACT_LIKELY(p != NULL))
-        atomic_fetch_add_explicit(shard(), 1, memory_order_relaxed);
+        count(1);
     return p;
 }
 
@@ -101,7 +147,7 @@ void act_free(void *p)
 {
     if (p == NULL)
         return;
-    atomic_fetch_sub_explicit(shard(), 1, memory_order_relaxed);
+    count(-1);
     SYS_FREE(p);
 }
 
@@ -138,9 +184,11 @@ void *act_xcalloc(size_t n, size_t size)
 
 int64_t act_mem_live_blocks(void)
 {
-    int64_t sum = 0;
-    for (int i = 0; i < MEM_SHARDS; i++)
-        sum += atomic_load_explicit(&live[i].n, memory_order_relaxed);
+    pthread_mutex_lock(&counters_lock);
+    int64_t sum = retired;
+    for (counter_t *c = counters; c; c = c->next)
+        sum += atomic_load_explicit(&c->n, memory_order_relaxed);
+    pthread_mutex_unlock(&counters_lock);
     return sum;
 }
 

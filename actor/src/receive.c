@@ -191,7 +191,7 @@ int act_receive(act_match_fn match, void *arg, int64_t timeout_ms, act_msg_t **o
             }
             save(r, m);
             /* A fiber that keeps skipping messages still gives others their turn. */
-            if (fiber && ++a->fib->taken >= act__sys.cfg.batch) {
+            if (fiber && ++a->fib->taken >= act__sys.cfg.batch * ACT__REDUCTIONS_PER_MSG) {
                 a->fib->taken = 0;
                 act__fiber_suspend(a, ACT__YIELDED);
             }

@@ -73,6 +73,14 @@ void *act__runq_pop(act__runq_t *q)
     return item;
 }
 
+act__gchunk_t *act__gchunk_new(void)
+{
+    act__gchunk_t *c = act_xmalloc(sizeof *c + ACT__GCHUNK_ITEMS * sizeof(void *));
+    c->next = NULL;
+    c->head = c->n = 0;
+    return c;
+}
+
 void act__globq_init(act__globq_t *g)
 {
     pthread_mutex_init(&g->lock, NULL);
@@ -82,45 +90,51 @@ void act__globq_init(act__globq_t *g)
 
 void act__globq_deinit(act__globq_t *g)
 {
+    while (g->head) {
+        act__gchunk_t *c = g->head;
+        g->head = c->next;
+        act_free(c);
+    }
+    g->tail = NULL;
     pthread_mutex_destroy(&g->lock);
 }
 
-void act__globq_push(act__globq_t *g, act__node_t *first, act__node_t *last, size_t n)
+void act__globq_push(act__globq_t *g, act__gchunk_t *c)
 {
-    atomic_store_explicit(&last->next, NULL, memory_order_relaxed);
+    c->next = NULL;
     pthread_mutex_lock(&g->lock);
     if (g->tail)
-        atomic_store_explicit(&g->tail->next, first, memory_order_relaxed);
+        g->tail->next = c;
     else
-        g->head = first;
-    g->tail = last;
-    atomic_store_explicit(&g->len, atomic_load_explicit(&g->len, memory_order_relaxed) + n,
-                          memory_order_relaxed);
+        g->head = c;
+    g->tail = c;
+    atomic_fetch_add_explicit(&g->len, c->n - c->head, memory_order_relaxed);
     pthread_mutex_unlock(&g->lock);
 }
 
-act__node_t *act__globq_take(act__globq_t *g, size_t max, size_t *n)
+void act__globq_push_front(act__globq_t *g, act__gchunk_t *c)
 {
-    *n = 0;
+    pthread_mutex_lock(&g->lock);
+    c->next = g->head;
+    g->head = c;
+    if (!g->tail)
+        g->tail = c;
+    atomic_fetch_add_explicit(&g->len, c->n - c->head, memory_order_relaxed);
+    pthread_mutex_unlock(&g->lock);
+}
+
+act__gchunk_t *act__globq_take(act__globq_t *g)
+{
     if (act__globq_len(g) == 0)
         return NULL;
     pthread_mutex_lock(&g->lock);
-    act__node_t *first = g->head, *last = NULL, *it = first;
-    size_t k = 0;
-    while (it && k < max) {
-        last = it;
-        it = atomic_load_explicit(&it->next, memory_order_relaxed);
-        k++;
-    }
-    if (last) {
-        g->head = it;
-        if (!it)
+    act__gchunk_t *c = g->head;
+    if (c) {
+        g->head = c->next;
+        if (!g->head)
             g->tail = NULL;
-        atomic_store_explicit(&last->next, NULL, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&g->len, c->n - c->head, memory_order_relaxed);
     }
-    atomic_store_explicit(&g->len, atomic_load_explicit(&g->len, memory_order_relaxed) - k,
-                          memory_order_relaxed);
     pthread_mutex_unlock(&g->lock);
-    *n = k;
-    return k ? first : NULL;
+    return c;
 }

@@ -6,8 +6,9 @@
  * schedulers steal from it; FIFO, so a stolen actor is the one that waited longest. When it is
  * full the owner moves half of it to the global queue, where every scheduler looks when idle.
  *
- * act__globq_t: the global overflow queue: an intrusive FIFO (through the actor's run-queue
- * link) under a mutex, touched only in batches, on overflow and when a scheduler is idle.
+ * act__globq_t: the global overflow queue: a FIFO of chunks (arrays of up to 512 actors)
+ * under a mutex. A spill or a take moves a whole chunk in O(1) under the lock and never walks
+ * the actors themselves (each would be a cache miss).
  */
 #ifndef ACT_RUNQ_INT_H
 #define ACT_RUNQ_INT_H
@@ -45,18 +46,31 @@ static inline size_t act__runq_size(act__runq_t *q)
     return e > d ? e - d : 0;
 }
 
+/* A batch of runnable actors moved to or from the global queue in one piece. */
+typedef struct act__gchunk act__gchunk_t;
+struct act__gchunk {
+    act__gchunk_t *next;
+    uint32_t head, n; /* items[head .. n) are still queued */
+    void *items[];
+};
+#define ACT__GCHUNK_ITEMS 512
+
 typedef struct act__globq {
     pthread_mutex_t lock;
-    act__node_t *head, *tail;
-    _Atomic size_t len;
+    act__gchunk_t *head, *tail;
+    _Atomic size_t len; /* items, for idle checks without the lock */
 } act__globq_t;
 
 void act__globq_init(act__globq_t *g);
+/* Frees the chunks still queued (system stop: their actors are gone). */
 void act__globq_deinit(act__globq_t *g);
-/* Appends the chain first..last (linked through node->next) of n nodes. */
-void act__globq_push(act__globq_t *g, act__node_t *first, act__node_t *last, size_t n);
-/* Takes up to max nodes, returned as a chain (NULL-terminated); *n gets the count. */
-act__node_t *act__globq_take(act__globq_t *g, size_t max, size_t *n);
+/* Appends a chunk (allocated with act__gchunk_new). */
+void act__globq_push(act__globq_t *g, act__gchunk_t *c);
+/* Puts a partly consumed chunk back at the front. */
+void act__globq_push_front(act__globq_t *g, act__gchunk_t *c);
+/* Takes the oldest chunk, or NULL. */
+act__gchunk_t *act__globq_take(act__globq_t *g);
+act__gchunk_t *act__gchunk_new(void);
 static inline size_t act__globq_len(act__globq_t *g)
 {
     return atomic_load_explicit(&g->len, memory_order_relaxed);

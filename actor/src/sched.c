@@ -73,7 +73,10 @@ uv_loop_t *act_loop(void)
 
 uint64_t act_actor_count(void)
 {
-    return atomic_load_explicit(&act__sys.live, memory_order_acquire);
+    int64_t n = 0;
+    for (int i = 0; i < ACT__LIVE_SHARDS; i++)
+        n += atomic_load_explicit(&act__sys.live[i].n, memory_order_acquire);
+    return n > 0 ? (uint64_t)n : 0;
 }
 
 act_ref_t act_make_ref(void)
@@ -94,6 +97,7 @@ static void thread_ctx_init(act__thread_t *t, act__sched_t *s)
     /* 20 bits of thread id, 44 bits of counter: refs never repeat within a run. */
     uint64_t id = atomic_fetch_add_explicit(&act__sys.thread_ids, 1, memory_order_relaxed) + 1;
     t->ref_hi = id << 44;
+    t->live_shard = (unsigned)(id % ACT__LIVE_SHARDS);
 }
 
 static void thread_ctx_deinit(act__thread_t *t)
@@ -191,17 +195,15 @@ static void wake_idle_peer(act__sched_t *self)
 /* Owner: a full run queue moves half of itself, plus a, to the global queue. */
 static void spill(act__sched_t *s, act__actor_t *a)
 {
-    act__node_t *first = &a->rq, *last = &a->rq;
-    size_t n = 1;
-    for (size_t i = 0; i < RUNQ_CAPACITY / 2; i++) {
+    act__gchunk_t *c = act__gchunk_new();
+    c->items[c->n++] = a;
+    while (c->n < ACT__GCHUNK_ITEMS && c->n <= RUNQ_CAPACITY / 2) {
         act__actor_t *x = act__runq_pop(&s->runq);
         if (!x)
             break;
-        atomic_store_explicit(&last->next, &x->rq, memory_order_relaxed);
-        last = &x->rq;
-        n++;
+        c->items[c->n++] = x;
     }
-    act__globq_push(&act__sys.globq, first, last, n);
+    act__globq_push(&act__sys.globq, c);
     wake_idle_peer(s);
 }
 
@@ -254,22 +256,26 @@ static act__actor_t *actor_of(act__node_t *n)
     return n ? ACT_CONTAINER_OF(n, act__actor_t, rq) : NULL;
 }
 
+/* Runs one actor of the oldest global chunk and moves as many others as fit into the run
+ * queue; the rest of the chunk goes back to the front. */
 static act__actor_t *take_global(act__sched_t *s)
 {
-    size_t n;
-    size_t want = act__globq_len(&act__sys.globq) / act__sys.nsched + 1;
-    if (want > RUNQ_CAPACITY / 2)
-        want = RUNQ_CAPACITY / 2;
-    act__node_t *chain = act__globq_take(&act__sys.globq, want, &n);
-    if (!chain)
+    act__gchunk_t *c = act__globq_take(&act__sys.globq);
+    if (!c)
         return NULL;
-    act__actor_t *first = actor_of(chain);
-    act__node_t *it = atomic_load_explicit(&chain->next, memory_order_relaxed);
-    while (it) {
-        act__node_t *next = atomic_load_explicit(&it->next, memory_order_relaxed);
-        act__requeue(s, actor_of(it));
-        it = next;
+    act__actor_t *first = c->items[c->head++];
+    size_t room = RUNQ_CAPACITY - act__runq_size(&s->runq);
+    for (size_t k = room / 2; k > 0 && c->head < c->n; k--) {
+        if (!act__runq_push(&s->runq, c->items[c->head]))
+            break;
+        c->head++;
     }
+    if (c->head < c->n)
+        act__globq_push_front(&act__sys.globq, c);
+    else
+        act_free(c);
+    if (act__runq_size(&s->runq) > 1)
+        wake_idle_peer(s);
     return first;
 }
 
@@ -314,17 +320,35 @@ static act__actor_t *find_work(act__sched_t *s)
         act__requeue(s, a); /* let the others run first */
     }
     s->next_streak = 0;
-    s->tick++;
-    if (s->tick % GLOBAL_EVERY == 0 && (a = take_global(s)))
+    if (++s->tick % GLOBAL_EVERY == 0 && (a = take_global(s)))
         return a;
-    if (s->tick & 1) {
-        if ((a = actor_of(act__mpsc_pop(&s->inbox))) || (a = act__runq_pop(&s->runq)))
-            return a;
-    } else {
-        if ((a = act__runq_pop(&s->runq)) || (a = actor_of(act__mpsc_pop(&s->inbox))))
-            return a;
+    /* Rounds: the actors in the run queue when a round starts all run, then the actors that
+     * were in the inbox when its turn came (up to the node that was last then), then a new
+     * round. Taking from each in turn one by one instead would let a pinned actor that
+     * requeues itself (a fiber spawning in a loop) run after every single actor it feeds. */
+    if (!s->inbox_end && s->ring_quota == 0) {
+        act__node_t *last = (act__node_t *)(atomic_load_explicit(&s->inbox.head,
+                                                                 memory_order_acquire) &
+                                            ~ACT__MPSC_IDLE);
+        s->inbox_end = last == &s->inbox.stub ? NULL : last;
     }
-    if ((a = take_global(s)))
+    if (s->inbox_end) {
+        act__node_t *n = act__mpsc_pop(&s->inbox);
+        if (!n || n == s->inbox_end) {
+            s->inbox_end = NULL;
+            s->ring_quota = act__runq_size(&s->runq) + 1;
+        }
+        if (n)
+            return actor_of(n);
+    }
+    if (s->ring_quota == 0)
+        s->ring_quota = act__runq_size(&s->runq) + 1;
+    if ((a = act__runq_pop(&s->runq))) {
+        s->ring_quota--;
+        return a;
+    }
+    s->ring_quota = 0;
+    if ((a = actor_of(act__mpsc_pop(&s->inbox))) || (a = take_global(s)))
         return a;
     return steal(s);
 }
@@ -502,7 +526,8 @@ int act_system_start(const act_config_t *cfg)
         c.fiber_stack_pool = 64;
     act__sys.cfg = c;
     act__sys.nsched = c.schedulers;
-    atomic_store(&act__sys.live, 0);
+    for (int i = 0; i < ACT__LIVE_SHARDS; i++)
+        atomic_store(&act__sys.live[i].n, 0);
     atomic_store(&act__sys.n_idle, 0);
     atomic_store(&act__sys.stop_requested, false);
     atomic_store(&act__sys.stop_status, 0);

@@ -30,7 +30,7 @@ typedef struct act__slot {
 #define ACT__SLOT_PAGE_BITS 16
 #define ACT__SLOT_PAGE_SIZE (1u << ACT__SLOT_PAGE_BITS)
 #define ACT__SLOT_MAX_PAGES 4096 /* 268M slots at most */
-#define ACT__SLOT_CACHE 256
+#define ACT__SLOT_CACHE 2048
 
 typedef struct act__slot_cache {
     uint32_t n;
