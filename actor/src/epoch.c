@@ -18,8 +18,8 @@
 
 _Atomic uint64_t act__epoch_global = 1;
 
-static act__epoch_rec_t *_Atomic records;           /* all records, newest first */
-static act__epoch_entry_t *_Atomic orphans;         /* retired by threads without a record */
+static act__epoch_rec_t *_Atomic records;   /* all records, newest first */
+static act__epoch_entry_t *_Atomic orphans; /* retired by threads without a record */
 
 void act__epoch_init(void)
 {
@@ -159,8 +159,8 @@ static uint64_t try_advance(void)
         if ((a & 1) && (a >> 1) != e)
             return e;
     }
-    if (atomic_compare_exchange_strong_explicit(&act__epoch_global, &e, e + 1,
-                                                memory_order_seq_cst, memory_order_seq_cst))
+    if (atomic_compare_exchange_strong_explicit(&act__epoch_global, &e, e + 1, memory_order_seq_cst,
+                                                memory_order_seq_cst))
         return e + 1;
     return e;
 }

@@ -14,7 +14,7 @@
 typedef struct act__map {
     uint64_t *keys; /* 0 = empty slot */
     uint64_t *vals;
-    uint32_t cap;   /* power of two, or 0 */
+    uint32_t cap; /* power of two, or 0 */
     uint32_t len;
 } act__map_t;
 

@@ -90,15 +90,15 @@ static inline bool act__mpsc_mark_idle(act__mpsc_t *q)
         return false;
     uintptr_t expected = (uintptr_t)&q->stub;
     /* release: the consumer's turn happens before the push that sees IDLE (see push). */
-    return atomic_compare_exchange_strong_explicit(&q->head, &expected,
-                                                   expected | ACT__MPSC_IDLE,
+    return atomic_compare_exchange_strong_explicit(&q->head, &expected, expected | ACT__MPSC_IDLE,
                                                    memory_order_acq_rel, memory_order_relaxed);
 }
 
 /* Consumer only: true if nothing is queued (and no producer is mid-push). */
 static inline bool act__mpsc_is_empty(act__mpsc_t *q)
 {
-    return q->tail == &q->stub && atomic_load_explicit(&q->stub.next, memory_order_acquire) == NULL &&
+    return q->tail == &q->stub &&
+           atomic_load_explicit(&q->stub.next, memory_order_acquire) == NULL &&
            (atomic_load_explicit(&q->head, memory_order_acquire) & ~ACT__MPSC_IDLE) ==
                (uintptr_t)&q->stub;
 }

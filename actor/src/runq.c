@@ -34,8 +34,8 @@ bool act__runq_push(act__runq_t *q, void *item)
         size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
         intptr_t dif = (intptr_t)seq - (intptr_t)pos;
         if (dif == 0) {
-            if (atomic_compare_exchange_weak_explicit(&q->enq, &pos, pos + 1,
-                                                      memory_order_relaxed, memory_order_relaxed))
+            if (atomic_compare_exchange_weak_explicit(&q->enq, &pos, pos + 1, memory_order_relaxed,
+                                                      memory_order_relaxed))
                 break;
         } else if (dif < 0) {
             return false;
@@ -59,8 +59,8 @@ void *act__runq_pop(act__runq_t *q)
         size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
         intptr_t dif = (intptr_t)seq - (intptr_t)(pos + 1);
         if (dif == 0) {
-            if (atomic_compare_exchange_weak_explicit(&q->deq, &pos, pos + 1,
-                                                      memory_order_relaxed, memory_order_relaxed))
+            if (atomic_compare_exchange_weak_explicit(&q->deq, &pos, pos + 1, memory_order_relaxed,
+                                                      memory_order_relaxed))
                 break;
         } else if (dif < 0) {
             return NULL;

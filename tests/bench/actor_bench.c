@@ -257,8 +257,7 @@ static void run_ping_pong(void)
     send_int(ping, M_GO, PINGPONG_MSGS / 2);
     wait_done();
     double t1 = now_s();
-    emit("ping_pong", "rate", PINGPONG_MSGS / (t1 - t0), "msg/s", ",\"elapsed_s\":%.4f",
-         t1 - t0);
+    emit("ping_pong", "rate", PINGPONG_MSGS / (t1 - t0), "msg/s", ",\"elapsed_s\":%.4f", t1 - t0);
 }
 
 /* ---- rings ---------------------------------------------------------------------------------- */
@@ -334,8 +333,8 @@ static int count_init(void *state, void *arg)
     return 0;
 }
 
-static const act_behaviour_t counter = {.name = "count", .init = count_init,
-                                        .handle = count_handle};
+static const act_behaviour_t counter = {
+    .name = "count", .init = count_init, .handle = count_handle};
 
 static int sender_init(void *state, void *arg)
 {
@@ -361,8 +360,8 @@ static void run_fan_in(void)
     int64_t total = (int64_t)FANIN_SENDERS * FANIN_PER_SENDER;
     double t0 = now_s();
     act_pid_t recv;
-    act_spawn_opts_t r = {.behaviour = &counter, .state_size = sizeof(count_t),
-                          .arg = (void *)(intptr_t)total};
+    act_spawn_opts_t r = {
+        .behaviour = &counter, .state_size = sizeof(count_t), .arg = (void *)(intptr_t)total};
     act_spawn(&r, &recv);
     act_spawn_opts_t d = {.fiber = fanin_driver, .arg = (void *)(uintptr_t)recv};
     act_spawn(&d, NULL);

@@ -167,8 +167,8 @@ int main(int argc, char **argv)
         run++;
         bad += (size_t)run_one(&tests[i], verbose);
     }
-    fprintf(stderr, "[====] Synthesis: Tested: %zu | Passing: %zu | Failing: %zu\n", run,
-            run - bad, bad);
+    fprintf(stderr, "[====] Synthesis: Tested: %zu | Passing: %zu | Failing: %zu\n", run, run - bad,
+            bad);
     free(tests);
     return bad ? 1 : 0;
 }

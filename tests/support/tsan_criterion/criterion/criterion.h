@@ -35,26 +35,26 @@ void tsr_fail(const char *file, int line, bool fatal, const char *expr, const ch
     __attribute__((format(printf, 5, 6)));
 void tsr_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define Test(suite, name, ...)                                                                    \
-    static void suite##__##name##__impl(void);                                                   \
-    static const struct tsr_extra suite##__##name##__extra = {__VA_ARGS__};                      \
-    __attribute__((constructor)) static void suite##__##name##__reg(void)                        \
-    {                                                                                            \
-        tsr_register_test(#suite, #name, suite##__##name##__impl, &suite##__##name##__extra);    \
-    }                                                                                            \
+#define Test(suite, name, ...)                                                                     \
+    static void suite##__##name##__impl(void);                                                     \
+    static const struct tsr_extra suite##__##name##__extra = {__VA_ARGS__};                        \
+    __attribute__((constructor)) static void suite##__##name##__reg(void)                          \
+    {                                                                                              \
+        tsr_register_test(#suite, #name, suite##__##name##__impl, &suite##__##name##__extra);      \
+    }                                                                                              \
     static void suite##__##name##__impl(void)
 
-#define TestSuite(suite, ...)                                                                     \
-    static const struct tsr_extra suite##__suite__extra = {__VA_ARGS__};                         \
-    __attribute__((constructor)) static void suite##__suite__reg(void)                           \
-    {                                                                                            \
-        tsr_register_suite(#suite, &suite##__suite__extra);                                      \
+#define TestSuite(suite, ...)                                                                      \
+    static const struct tsr_extra suite##__suite__extra = {__VA_ARGS__};                           \
+    __attribute__((constructor)) static void suite##__suite__reg(void)                             \
+    {                                                                                              \
+        tsr_register_suite(#suite, &suite##__suite__extra);                                        \
     }
 
-#define TSR_CHECK(fatal, cond, text, ...)                                                         \
-    do {                                                                                         \
-        if (!(cond))                                                                             \
-            tsr_fail(__FILE__, __LINE__, fatal, text, "" __VA_ARGS__);                           \
+#define TSR_CHECK(fatal, cond, text, ...)                                                          \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            tsr_fail(__FILE__, __LINE__, fatal, text, "" __VA_ARGS__);                             \
     } while (0)
 
 #define cr_assert(cond, ...) TSR_CHECK(true, cond, #cond, __VA_ARGS__)
@@ -81,14 +81,14 @@ void tsr_log(const char *level, const char *fmt, ...) __attribute__((format(prin
 #define cr_assert_not_null(p, ...) TSR_CHECK(true, (p) != NULL, #p " != NULL", __VA_ARGS__)
 #define cr_expect_null(p, ...) TSR_CHECK(false, (p) == NULL, #p " == NULL", __VA_ARGS__)
 #define cr_expect_not_null(p, ...) TSR_CHECK(false, (p) != NULL, #p " != NULL", __VA_ARGS__)
-#define cr_assert_str_eq(a, b, ...)                                                               \
+#define cr_assert_str_eq(a, b, ...)                                                                \
     TSR_CHECK(true, strcmp((a), (b)) == 0, #a " == " #b, __VA_ARGS__)
-#define cr_assert_str_neq(a, b, ...)                                                              \
+#define cr_assert_str_neq(a, b, ...)                                                               \
     TSR_CHECK(true, strcmp((a), (b)) != 0, #a " != " #b, __VA_ARGS__)
-#define cr_expect_str_eq(a, b, ...)                                                               \
+#define cr_expect_str_eq(a, b, ...)                                                                \
     TSR_CHECK(false, strcmp((a), (b)) == 0, #a " == " #b, __VA_ARGS__)
 #define cr_assert_str_empty(a, ...) TSR_CHECK(true, (a)[0] == '\0', #a " is empty", __VA_ARGS__)
-#define cr_assert_arr_eq(a, b, n, ...)                                                            \
+#define cr_assert_arr_eq(a, b, n, ...)                                                             \
     TSR_CHECK(true, memcmp((a), (b), (n)) == 0, #a " == " #b, __VA_ARGS__)
 
 #define cr_log_info(...) tsr_log("info", __VA_ARGS__)
