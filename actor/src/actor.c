@@ -14,20 +14,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "actor_int.h"
 
 static inline act_msg_t *msg_of(act__node_t *n)
 {
     return ACT_CONTAINER_OF(n, act_msg_t, _node);
-}
-
-static inline void count_dequeued(act__actor_t *a)
-{
-    /* Only the owner writes; readers (act_info) want an approximate value. */
-    atomic_store_explicit(&a->dequeued,
-                          atomic_load_explicit(&a->dequeued, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
 }
 
 /* ---- messages ------------------------------------------------------------------------------- */
@@ -78,7 +71,6 @@ static int send_in(act__thread_t *t, act_pid_t to, act_msg_t *msg)
         act__epoch_enter(t->epoch);
     act__actor_t *a = act__lookup(to);
     if (ACT_LIKELY(a != NULL)) {
-        atomic_fetch_add_explicit(&a->enqueued, 1, memory_order_relaxed);
         if (act__mpsc_push(&a->mbox, &msg->_node))
             act__schedule(a, true);
     }
@@ -98,6 +90,10 @@ static int send_in(act__thread_t *t, act_pid_t to, act_msg_t *msg)
 static inline void charge(act__thread_t *t)
 {
     act__actor_t *a = t->current;
+    if (a && a->kind == ACT__FIBER && t->sched &&
+        ACT_UNLIKELY(atomic_load_explicit(&a->kill_pending, memory_order_relaxed)) &&
+        a->status == ACT__RUNNABLE)
+        act_fail(ACT_KILLED);
     if (a && a->kind == ACT__FIBER && a->status == ACT__RUNNABLE && t->sched &&
         ++a->fib->taken >= act__sys.cfg.batch * ACT__REDUCTIONS_PER_MSG) {
         a->fib->taken = 0;
@@ -161,31 +157,81 @@ const char *act_pid_str(act_pid_t pid, char *buf)
     return buf;
 }
 
+void act__info_answer(act__actor_t *a)
+{
+    if (ACT_LIKELY(!atomic_load_explicit(&a->info_req, memory_order_relaxed)))
+        return;
+    /* The owner may walk its own queue: only it frees the nodes. */
+    uint32_t n = 0;
+    for (act__node_t *x = a->mbox.tail; x && n < UINT32_MAX;
+         x = atomic_load_explicit(&x->next, memory_order_acquire))
+        n += x != &a->mbox.stub;
+    atomic_store_explicit(&a->info_len, n, memory_order_relaxed);
+    atomic_store_explicit(&a->info_req, false, memory_order_release); /* pairs with act_info */
+}
+
+/* Fills what can be read without the owner; returns whether the mailbox length is known. */
+static bool info_snapshot(act__actor_t *a, act_info_t *info, bool asked)
+{
+    int32_t pin = atomic_load_explicit(&a->sched, memory_order_relaxed);
+    *info = (act_info_t){
+        .pid = a->pid,
+        .behaviour = a->kind == ACT__FIBER   ? "fiber"
+                     : a->kind == ACT__PROXY ? "proxy"
+                                             : (a->beh->name ? a->beh->name : "actor"),
+        .sched = atomic_load_explicit(&a->last_sched, memory_order_relaxed),
+        .pinned = pin >= 0,
+        /* Owner-written; act_trap_exit stores it atomically for this read. */
+        .trap_exit = __atomic_load_n(&a->trap_exit, __ATOMIC_RELAXED),
+        .links = atomic_load_explicit(&a->nlinks, memory_order_relaxed),
+        .monitors = atomic_load_explicit(&a->nmonitors, memory_order_relaxed),
+    };
+    size_t saved = atomic_load_explicit(&a->saved, memory_order_relaxed);
+    info->mailbox_len = saved;
+    /* An idle mailbox is empty: the owner marks it idle only when it found nothing left. */
+    if (atomic_load_explicit(&a->mbox.head, memory_order_acquire) & ACT__MPSC_IDLE) {
+        info->mailbox_known = true;
+    } else if (asked && !atomic_load_explicit(&a->info_req, memory_order_acquire)) {
+        info->mailbox_len += atomic_load_explicit(&a->info_len, memory_order_relaxed);
+        info->mailbox_known = true;
+    } else if (!asked) {
+        atomic_store_explicit(&a->info_req, true, memory_order_seq_cst);
+    }
+    return info->mailbox_known;
+}
+
 int act_info(act_pid_t pid, act_info_t *info)
 {
     act__thread_t *t = act__thread();
     if (!t)
         return ACT_ENOTRUNNING;
-    act__epoch_enter(t->epoch);
-    act__actor_t *a = act__lookup(pid);
-    if (a) {
-        uint64_t in = atomic_load_explicit(&a->enqueued, memory_order_relaxed);
-        uint64_t out = atomic_load_explicit(&a->dequeued, memory_order_relaxed);
-        int32_t pin = atomic_load_explicit(&a->sched, memory_order_relaxed);
-        *info = (act_info_t){
-            .pid = pid,
-            .behaviour = a->kind == ACT__FIBER   ? "fiber"
-                         : a->kind == ACT__PROXY ? "proxy"
-                         : (a->beh->name ? a->beh->name : "actor"),
-            .mailbox_len = in > out ? in - out : 0,
-            .sched = atomic_load_explicit(&a->last_sched, memory_order_relaxed),
-            .pinned = pin >= 0,
-            .links = atomic_load_explicit(&a->nlinks, memory_order_relaxed),
-            .monitors = atomic_load_explicit(&a->nmonitors, memory_order_relaxed),
-        };
+    if (t->current && t->current->pid == pid) {
+        /* Asking about oneself: the owner counts its own queue. */
+        act__actor_t *a = t->current;
+        atomic_store_explicit(&a->info_req, true, memory_order_relaxed);
+        act__info_answer(a);
+        info_snapshot(a, info, true);
+        return 0;
     }
-    act__epoch_exit(t->epoch);
-    return a ? 0 : ACT_ENOPROC;
+    /* A busy actor answers at the end of its turn (a fiber or a foreign thread also when it
+     * takes a message): wait for it where waiting is allowed, without receiving, so the
+     * caller's own mailbox is left alone. */
+    bool can_wait = !t->sched || (t->current && t->current->kind == ACT__FIBER);
+    int64_t deadline = act_now_ms() + 100;
+    for (bool asked = false;; asked = true) {
+        act__epoch_enter(t->epoch);
+        act__actor_t *a = act__lookup(pid);
+        bool known = a && info_snapshot(a, info, asked);
+        act__epoch_exit(t->epoch);
+        if (!a)
+            return ACT_ENOPROC;
+        if (known || !can_wait || act_now_ms() > deadline)
+            return 0;
+        if (t->sched)
+            act_yield();
+        else
+            usleep(1000);
+    }
 }
 
 act__ext_t *act__ext(act__actor_t *a)
@@ -286,7 +332,7 @@ int act_spawn(const act_spawn_opts_t *o, act_pid_t *out)
         atomic_fetch_add_explicit(&parent->nmonitors, 1, memory_order_relaxed);
         *o->monitor = ref;
     }
-    atomic_fetch_add_explicit(&act__sys.live[t->live_shard].n, 1, memory_order_relaxed);
+    act__live_add(t, 1);
     /* release: publishes the initialized actor to senders (act__lookup's acquire). */
     atomic_store_explicit(&act__slot_at((uint32_t)pid)->actor, a, memory_order_release);
     if (out)
@@ -339,7 +385,6 @@ static void drain(act__actor_t *a)
 {
     act__node_t *n;
     while ((n = act__mpsc_pop(&a->mbox)) != NULL) {
-        count_dequeued(a);
         act__signal_dead(a, msg_of(n));
     }
 }
@@ -377,7 +422,7 @@ void act__die(act__actor_t *a, int reason, const char *text)
     a->status = ACT__DEAD;
     act__slot_free(&t->slots, (uint32_t)a->pid);
     if (a->kind != ACT__PROXY)
-        atomic_fetch_sub_explicit(&act__sys.live[t->live_shard].n, 1, memory_order_release);
+        act__live_add(t, -1);
 }
 
 static void actor_free(act__epoch_entry_t *e)
@@ -408,6 +453,15 @@ int act_exit(act_pid_t pid, int reason)
     if (!t)
         return ACT_ENOTRUNNING;
     act_pid_t self = t->current ? t->current->pid : ACT_PID_NONE;
+    if (reason == ACT_KILL) {
+        act__epoch_enter(t->epoch);
+        act__actor_t *a = act__lookup(pid);
+        if (a && a->kind != ACT__PROXY)
+            atomic_store_explicit(&a->kill_pending, true, memory_order_relaxed);
+        act__epoch_exit(t->epoch);
+    }
+    /* The signal itself wakes the victim (and is what a proxy receives); the push's release
+     * orders the flag before it. */
     act_down_t *d = act__down_new(ACT__SIG_EXIT, self, reason, NULL);
     return act__send_from(pid, &d->hdr, self);
 }
@@ -451,6 +505,7 @@ void act__run_plain(act__sched_t *s, act__actor_t *a)
         goto dead;
     }
     if (ACT_UNLIKELY(!a->started)) {
+        /* init runs even for an actor killed before its first turn: it owns its argument. */
         a->started = true;
         if (a->beh->init) {
             int rc = a->beh->init(a->state, a->init_arg);
@@ -466,8 +521,12 @@ void act__run_plain(act__sched_t *s, act__actor_t *a)
         act__node_t *node = act__mpsc_pop(&a->mbox);
         if (!node)
             break;
-        count_dequeued(a);
         act_msg_t *m = msg_of(node);
+        if (ACT_UNLIKELY(atomic_load_explicit(&a->kill_pending, memory_order_relaxed))) {
+            act__signal_killed(a, m);
+            act__die(a, ACT_KILLED, NULL);
+            goto dead;
+        }
         if (ACT_UNLIKELY(m->type < ACT_MSG_USER)) {
             int reason;
             char *text = NULL;
@@ -492,6 +551,7 @@ void act__run_plain(act__sched_t *s, act__actor_t *a)
         }
     }
     t->fail_jmp = NULL;
+    act__info_answer(a);
     if (n == batch || !act__mpsc_mark_idle(&a->mbox))
         act__requeue(s, a);
     return;
@@ -509,6 +569,17 @@ static void fiber_entry(void *arg)
         f->fn(f->arg);
     else
         reason = act__tls->fail_reason;
+    /* act_fiber_on_exit's callback, once: an act_fail inside it comes back to the setjmp above
+     * with the callback already cleared. */
+    if (f->on_exit) {
+        void (*fn)(void *, int) = f->on_exit;
+        f->on_exit = NULL;
+        /* The fiber is exiting: a kill already landed, and the hook's sends must neither yield
+         * nor unwind it half-way (charge checks both). */
+        a->status = ACT__EXITING;
+        atomic_store_explicit(&a->kill_pending, false, memory_order_relaxed);
+        fn(f->on_exit_arg, reason);
+    }
     act__die(a, reason, NULL);
     act__fiber_exit_to(&f->fiber, &act__tls->sched->thread_fiber);
 }
@@ -532,6 +603,8 @@ void act__run_fiber(act__sched_t *s, act__actor_t *a)
     f->taken = 0;
     a->status = ACT__RUNNABLE;
     act__fiber_switch(&s->thread_fiber, &f->fiber);
+    if (a->status != ACT__DEAD)
+        act__info_answer(a);
     switch (a->status) {
     case ACT__DEAD:
         act__finalize(s, a);
@@ -544,6 +617,17 @@ void act__run_fiber(act__sched_t *s, act__actor_t *a)
         act__requeue(s, a);
         break;
     }
+}
+
+int act_fiber_on_exit(void (*fn)(void *arg, int reason), void *arg)
+{
+    act__thread_t *t = act__thread();
+    act__actor_t *a = t ? t->current : NULL;
+    if (!a || a->kind != ACT__FIBER || !t->sched)
+        return ACT_ENOTFIBER;
+    a->fib->on_exit = fn;
+    a->fib->on_exit_arg = arg;
+    return 0;
 }
 
 void act__fiber_suspend(act__actor_t *a, uint8_t status)

@@ -38,17 +38,18 @@
 
 /* Internal message types, below ACT_MSG_USER and apart from the public ACT_MSG_EXIT/DOWN. */
 enum {
-    ACT__SIG_LINK = 16,  /* from: the linker */
-    ACT__SIG_UNLINK,     /* from: the unlinker */
-    ACT__SIG_EXIT,       /* act_down_t: act_exit() */
-    ACT__SIG_LINK_EXIT,  /* act_down_t: a linked actor died */
-    ACT__SIG_MONITOR,    /* from: the watcher, ref: the monitor */
-    ACT__SIG_DEMONITOR,  /* ref: the monitor */
-    ACT__SIG_TIMEOUT,    /* ref: the receive wait it ends */
+    ACT__SIG_LINK = 16, /* from: the linker */
+    ACT__SIG_UNLINK,    /* from: the unlinker */
+    ACT__SIG_EXIT,      /* act_down_t: act_exit() */
+    ACT__SIG_LINK_EXIT, /* act_down_t: a linked actor died */
+    ACT__SIG_MONITOR,   /* from: the watcher, ref: the monitor */
+    ACT__SIG_DEMONITOR, /* ref: the monitor */
+    ACT__SIG_TIMEOUT,   /* ref: the receive wait it ends */
 };
 
 /* act_msg_t._flags */
 #define ACT__MSG_REPLY 2u /* sent by act_reply */
+#define ACT__MSG_CAST 4u  /* sent by act_server_cast (server.c) */
 
 enum act__kind { ACT__PLAIN, ACT__FIBER, ACT__PROXY };
 enum act__status {
@@ -78,7 +79,8 @@ typedef struct act__ext {
 typedef struct act__rcv {
     act_msg_t *save_head; /* received but not yet matched, oldest first */
     act_msg_t *save_tail;
-    act_ref_t await_ref;  /* act_call in progress: its reply is let through */
+    act_ref_t await_ref; /* act_call in progress: its reply is let through */
+    uint32_t n;          /* saved messages */
 } act__rcv_t;
 
 typedef struct act__fib {
@@ -88,7 +90,9 @@ typedef struct act__fib {
     void *arg;
     size_t stack_size;
     bool started;
-    unsigned taken; /* messages taken this turn, for fairness */
+    unsigned taken;                         /* messages taken this turn, for fairness */
+    void (*on_exit)(void *arg, int reason); /* act_fiber_on_exit */
+    void *on_exit_arg;
     jmp_buf exit_jmp;
 } act__fib_t;
 
@@ -96,26 +100,34 @@ typedef struct act__thread act__thread_t;
 
 typedef struct act__proxy {
     act__rcv_t rcv;
-    sem_t sem;    /* posted when a push finds the mailbox idle */
-    bool idle;    /* the thread marked the mailbox idle and may wait on sem */
+    sem_t sem; /* posted when a push finds the mailbox idle */
+    bool idle; /* the thread marked the mailbox idle and may wait on sem */
 } act__proxy_t;
 
 typedef struct act__actor act__actor_t;
 struct act__actor {
     /* Written by senders. */
     act__mpsc_t mbox;
-    _Atomic uint64_t enqueued; /* messages ever pushed (mailbox length = enqueued - dequeued) */
-    act_pid_t pid;             /* immutable */
-    _Atomic int32_t sched;     /* pinned scheduler or -1 (fibers pin themselves on first run) */
-    uint8_t kind;              /* immutable */
-    act__node_t rq;            /* run-queue link (scheduler inbox, global queue) */
+    act_pid_t pid;         /* immutable */
+    _Atomic int32_t sched; /* pinned scheduler or -1 (fibers pin themselves on first run) */
+    uint8_t kind;          /* immutable */
+    act__node_t rq;        /* run-queue link (scheduler inbox, global queue) */
     /* Owned by the actor's turn. */
     uint8_t status;
     bool trap_exit;
     bool started;
-    _Atomic bool named;        /* has a registered name (registry.c) */
-    _Atomic uint64_t dequeued;
-    _Atomic uint32_t nlinks;   /* mirrors of the ext maps' sizes for act_info */
+    _Atomic bool named; /* has a registered name (registry.c) */
+    /* Mailbox length on request (act_info): no counter on the send path. The asker sets
+     * info_req; the owner counts its queue at the end of its turn into info_len and clears
+     * it. `saved` mirrors the size of a fiber's or proxy's save queue. */
+    /* Set by act_exit(pid, ACT_KILL) before it sends the signal: the owner checks it before
+     * every message, so a kill lands at once instead of behind the backlog (Erlang handles
+     * signals before messages too). */
+    _Atomic bool kill_pending;
+    _Atomic bool info_req;
+    _Atomic uint32_t info_len;
+    _Atomic uint32_t saved;
+    _Atomic uint32_t nlinks; /* mirrors of the ext maps' sizes for act_info */
     _Atomic uint32_t nmonitors;
     _Atomic int32_t last_sched;
     int exit_reason;
@@ -136,17 +148,17 @@ typedef struct act__sched act__sched_t;
 /* Per-thread context: every scheduler thread has one, and so does every foreign thread that
  * touches the system (created on first use). */
 struct act__thread {
-    act__sched_t *sched;      /* NULL on a foreign thread */
-    act__actor_t *current;    /* the actor whose turn runs (scheduler), or the proxy */
+    act__sched_t *sched;   /* NULL on a foreign thread */
+    act__actor_t *current; /* the actor whose turn runs (scheduler), or the proxy */
     act__epoch_rec_t *epoch;
     act__slot_cache_t slots;
-    uint64_t ref_next;        /* refs: (thread id << 44) | counter */
+    uint64_t ref_next; /* refs: (thread id << 44) | counter */
     uint64_t ref_hi;
-    unsigned live_shard;      /* this thread's shard of the live-actor count */
-    jmp_buf *fail_jmp;        /* plain actors: where act_fail unwinds to */
+    _Atomic int64_t live; /* spawns minus deaths on this thread (only it writes) */
+    jmp_buf *fail_jmp;    /* plain actors: where act_fail unwinds to */
     int fail_reason;
-    act_msg_t *cur_msg;       /* plain actors: the message being handled */
-    bool cur_kept;            /* act_msg_keep was called on it */
+    act_msg_t *cur_msg; /* plain actors: the message being handled */
+    bool cur_kept;      /* act_msg_keep was called on it */
     act__thread_t *next_foreign;
 };
 
@@ -158,15 +170,15 @@ struct act__sched {
     uv_thread_t thread;
     uv_loop_t loop;
     uv_async_t wake;
-    uv_timer_t timer;         /* drives the timer heap */
-    uv_timer_t reclaim;       /* retries epoch reclamation while idle */
-    act__runq_t runq;         /* stealable */
-    act__mpsc_t inbox;        /* pinned actors and pushes from other threads */
-    act__actor_t *next;       /* run next (the actor the running one just woke) */
+    uv_timer_t timer;   /* drives the timer heap */
+    uv_timer_t reclaim; /* retries epoch reclamation while idle */
+    act__runq_t runq;   /* stealable */
+    act__mpsc_t inbox;  /* pinned actors and pushes from other threads */
+    act__actor_t *next; /* run next (the actor the running one just woke) */
     unsigned next_streak;
     unsigned tick;
-    size_t ring_quota;        /* run-queue picks left in this round */
-    act__node_t *inbox_end;   /* last inbox node of this round's inbox turn */
+    size_t ring_quota;      /* run-queue picks left in this round */
+    act__node_t *inbox_end; /* last inbox node of this round's inbox turn */
     bool in_turn;
     _Atomic bool stop; /* set by act_system_stop */
     _Alignas(64) _Atomic int sleeping;
@@ -183,8 +195,6 @@ struct act__sched {
     uint64_t rng;
 };
 
-#define ACT__LIVE_SHARDS 16
-
 typedef struct act__hook {
     void (*fn)(void *);
     void *arg;
@@ -196,16 +206,15 @@ typedef struct act__system {
     unsigned nsched;
     act__sched_t *scheds;
     act__globq_t globq;
-    /* Live actors (proxies excluded), counted in shards so that spawns and deaths on different
-     * schedulers do not fight over one cache line; the count is the sum. */
-    struct {
-        _Alignas(64) _Atomic int64_t n;
-    } live[ACT__LIVE_SHARDS];
-    _Atomic int n_idle;     /* schedulers asleep */
-    _Atomic unsigned rr;    /* round robin for pushes from foreign threads */
-    _Atomic uint64_t gen;   /* bumped at every start: stale thread contexts notice */
+    /* Live actors (proxies excluded): every thread counts its spawns and deaths in its own
+     * act__thread_t.live (no locked instruction); the count is their sum, plus what exited
+     * foreign threads left in live_retired. */
+    _Atomic int64_t live_retired;
+    _Atomic int n_idle;   /* schedulers asleep */
+    _Atomic unsigned rr;  /* round robin for pushes from foreign threads */
+    _Atomic uint64_t gen; /* bumped at every start: stale thread contexts notice */
     _Atomic uint32_t thread_ids;
-    pthread_mutex_t lock;   /* hooks, foreign thread list */
+    pthread_mutex_t lock; /* hooks, foreign thread list */
     act__hook_t *hooks;
     size_t nhooks;
     act__thread_t *foreign; /* foreign thread contexts */
@@ -222,6 +231,13 @@ extern _Thread_local act__thread_t *act__tls ACT__TLS;
 extern _Thread_local uint64_t act__tls_gen ACT__TLS;
 
 /* sched.c */
+static inline void act__live_add(act__thread_t *t, int64_t d)
+{
+    /* Only t's thread writes its counter: a plain add, published for act_actor_count. */
+    atomic_store_explicit(&t->live, atomic_load_explicit(&t->live, memory_order_relaxed) + d,
+                          memory_order_release);
+}
+
 /* The calling thread's context, creating a foreign one if needed; NULL if the system is down. */
 act__thread_t *act__thread_slow(void);
 static inline act__thread_t *act__thread(void)
@@ -244,6 +260,8 @@ void act__fiber_suspend(act__actor_t *a, uint8_t status);
 
 /* actor.c */
 act__actor_t *act__lookup(act_pid_t pid); /* inside an epoch section */
+/* Owner, end of a turn: answers a pending act_info request. */
+void act__info_answer(act__actor_t *a);
 /* Runs the death sequence of the calling actor (its own turn or fiber). */
 void act__die(act__actor_t *a, int reason, const char *text);
 /* After a death: releases the stack and retires the actor (scheduler thread). */
@@ -267,6 +285,9 @@ enum { ACT__SIG_CONSUMED, ACT__SIG_DELIVER, ACT__SIG_DIE };
  * freed. DELIVER: msg is now a user-visible ACT_MSG_EXIT/ACT_MSG_DOWN. DIE: a must exit with
  * *reason (msg freed; *text, if set, is a copy the caller frees). */
 int act__signal(act__actor_t *a, act_msg_t *msg, int *reason, char **text);
+/* A kill is pending and msg was just taken: applies it if it is link or monitor
+ * bookkeeping (so the death notifications reach everyone who asked), else frees it. */
+void act__signal_killed(act__actor_t *a, act_msg_t *msg);
 /* Dead actor: answers a leftover message (link/monitor requests get noproc) and frees it. */
 void act__signal_dead(act__actor_t *a, act_msg_t *msg);
 /* Tells links and monitors that a died with reason. */

@@ -34,6 +34,7 @@ void act__rcv_free(act__rcv_t *r)
         m = next;
     }
     r->save_head = r->save_tail = NULL;
+    r->n = 0;
 }
 
 static act__rcv_t *rcv_of(act__actor_t *a)
@@ -49,6 +50,13 @@ static void save(act__rcv_t *r, act_msg_t *m)
     else
         r->save_head = m;
     r->save_tail = m;
+    r->n++;
+}
+
+/* Lets act_info see how many messages wait in the save queue. */
+static void publish(act__actor_t *a, act__rcv_t *r)
+{
+    atomic_store_explicit(&a->saved, r->n, memory_order_relaxed);
 }
 
 static act_msg_t *saved_next(act_msg_t *m)
@@ -72,6 +80,7 @@ static act_msg_t *take_saved(act__rcv_t *r, act_match_fn match, void *arg)
             r->save_head = next;
         if (r->save_tail == m)
             r->save_tail = prev;
+        r->n--;
         return m;
     }
     return NULL;
@@ -84,10 +93,12 @@ static act_msg_t *next_msg(act__actor_t *a, act__rcv_t *r)
         act__node_t *n = act__mpsc_pop(&a->mbox);
         if (!n)
             return NULL;
-        atomic_store_explicit(&a->dequeued,
-                              atomic_load_explicit(&a->dequeued, memory_order_relaxed) + 1,
-                              memory_order_relaxed);
         act_msg_t *m = msg_of(n);
+        act__info_answer(a);
+        if (ACT_UNLIKELY(atomic_load_explicit(&a->kill_pending, memory_order_relaxed))) {
+            act__signal_killed(a, m);
+            act_fail(ACT_KILLED);
+        }
         if ((m->_flags & ACT__MSG_REPLY) && m->ref != r->await_ref) {
             act_msg_free(m); /* the reply of a call that gave up */
             continue;
@@ -157,13 +168,9 @@ static act__actor_t *receiver(int *err)
     return a;
 }
 
-int act_receive(act_match_fn match, void *arg, int64_t timeout_ms, act_msg_t **out)
+static int receive_in(act__actor_t *a, act__rcv_t *r, act_match_fn match, void *arg,
+                      int64_t timeout_ms, act_msg_t **out)
 {
-    int err = 0;
-    act__actor_t *a = receiver(&err);
-    if (!a)
-        return err;
-    act__rcv_t *r = rcv_of(a);
     act_msg_t *m = take_saved(r, match, arg);
     if (m) {
         *out = m;
@@ -193,12 +200,14 @@ int act_receive(act_match_fn match, void *arg, int64_t timeout_ms, act_msg_t **o
             /* A fiber that keeps skipping messages still gives others their turn. */
             if (fiber && ++a->fib->taken >= act__sys.cfg.batch * ACT__REDUCTIONS_PER_MSG) {
                 a->fib->taken = 0;
+                publish(a, r);
                 act__fiber_suspend(a, ACT__YIELDED);
             }
             continue;
         }
         if (timeout_ms == 0)
             return ACT_ETIMEDOUT;
+        publish(a, r);
         if (!fiber) {
             if (proxy_wait(a, deadline) == ACT_ETIMEDOUT)
                 return ACT_ETIMEDOUT;
@@ -212,6 +221,18 @@ int act_receive(act_match_fn match, void *arg, int64_t timeout_ms, act_msg_t **o
         }
         act__fiber_suspend(a, ACT__WAITING);
     }
+}
+
+int act_receive(act_match_fn match, void *arg, int64_t timeout_ms, act_msg_t **out)
+{
+    int err = 0;
+    act__actor_t *a = receiver(&err);
+    if (!a)
+        return err;
+    act__rcv_t *r = rcv_of(a);
+    int rc = receive_in(a, r, match, arg, timeout_ms, out);
+    publish(a, r);
+    return rc;
 }
 
 static bool match_type(const act_msg_t *m, void *arg)
@@ -254,8 +275,14 @@ int act__demonitor_flush(act__actor_t *a, act_ref_t ref)
 {
     act__rcv_t *r = rcv_of(a);
     act_msg_t *m;
-    while ((m = next_msg(a, r)) != NULL)
-        save(r, m);
+    /* No receive is waiting now, so a timeout met here is a stale one (its receive matched a
+     * message as the timer fired): drop it, or a later receive would hand it out. */
+    while ((m = next_msg(a, r)) != NULL) {
+        if (m->type == ACT__SIG_TIMEOUT)
+            act_msg_free(m);
+        else
+            save(r, m);
+    }
     act_msg_t *prev = NULL;
     for (m = r->save_head; m;) {
         act_msg_t *next = saved_next(m);
@@ -267,12 +294,14 @@ int act__demonitor_flush(act__actor_t *a, act_ref_t ref)
                 r->save_head = next;
             if (r->save_tail == m)
                 r->save_tail = prev;
+            r->n--;
             act_msg_free(m);
         } else {
             prev = m;
         }
         m = next;
     }
+    publish(a, r);
     return 0;
 }
 
@@ -284,8 +313,7 @@ static bool match_call(const act_msg_t *m, void *arg)
     return m->ref == ref && ((m->_flags & ACT__MSG_REPLY) || m->type == ACT_MSG_DOWN);
 }
 
-int act_call(act_pid_t pid, act_msg_t *req, int64_t timeout_ms, act_msg_t **reply,
-             int *down_reason)
+int act_call(act_pid_t pid, act_msg_t *req, int64_t timeout_ms, act_msg_t **reply, int *down_reason)
 {
     int err = 0;
     act__actor_t *a = receiver(&err);
@@ -306,8 +334,10 @@ int act_call(act_pid_t pid, act_msg_t *req, int64_t timeout_ms, act_msg_t **repl
     act_msg_t *m = NULL;
     rc = act_receive(match_call, &ref, timeout_ms, &m);
     r->await_ref = 0;
+    /* No flush is needed: once the monitor is removed a late DOWN is dropped on arrival, and
+     * a DOWN that came first would have matched. */
     if (rc) {
-        act_demonitor(ref, ACT_DEMONITOR_FLUSH);
+        act_demonitor(ref, 0);
         return rc;
     }
     if (m->type == ACT_MSG_DOWN && !(m->_flags & ACT__MSG_REPLY)) {
@@ -317,7 +347,7 @@ int act_call(act_pid_t pid, act_msg_t *req, int64_t timeout_ms, act_msg_t **repl
             *down_reason = reason;
         return reason == ACT_NOPROC ? ACT_ENOPROC : ACT_ECALLDOWN;
     }
-    act_demonitor(ref, ACT_DEMONITOR_FLUSH);
+    act_demonitor(ref, 0);
     *reply = m;
     return 0;
 }

@@ -152,6 +152,8 @@ int act_register(const char *name, act_pid_t pid)
     act__thread_t *th = act__thread();
     if (!th)
         return ACT_ENOTRUNNING;
+    if (pid == ACT_PID_NONE)
+        return ACT_ENOPROC; /* never live; and 0 is by_pid's empty key: it would "match" */
     uint32_t h = hash_name(name);
     pthread_mutex_lock(&lock);
     int rc = 0;

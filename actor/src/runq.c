@@ -26,26 +26,18 @@ void act__runq_deinit(act__runq_t *q)
 
 bool act__runq_push(act__runq_t *q, void *item)
 {
+    /* One producer, so no CAS: the cell at `enq` is free when a dequeuer has released it
+     * (seq == pos); otherwise the ring is full (or a thief is between its claim and its
+     * release: reported as full too, which only makes the owner spill a little early). */
     size_t pos = atomic_load_explicit(&q->enq, memory_order_relaxed);
-    act__runq_cell_t *c;
-    for (;;) {
-        c = &q->cells[pos & q->mask];
-        /* acquire: pairs with the dequeuer's release of this cell (it has read the old item). */
-        size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-        intptr_t dif = (intptr_t)seq - (intptr_t)pos;
-        if (dif == 0) {
-            if (atomic_compare_exchange_weak_explicit(&q->enq, &pos, pos + 1, memory_order_relaxed,
-                                                      memory_order_relaxed))
-                break;
-        } else if (dif < 0) {
-            return false;
-        } else {
-            pos = atomic_load_explicit(&q->enq, memory_order_relaxed);
-        }
-    }
+    act__runq_cell_t *c = &q->cells[pos & q->mask];
+    /* acquire: pairs with the dequeuer's release of this cell (it has read the old item). */
+    if (atomic_load_explicit(&c->seq, memory_order_acquire) != pos)
+        return false;
     c->item = item;
     /* release: the item (and the actor it points to) is visible to the dequeuer. */
     atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
+    atomic_store_explicit(&q->enq, pos + 1, memory_order_relaxed);
     return true;
 }
 

@@ -1,10 +1,12 @@
 /*
  * Run queues of actors ready to run.
  *
- * act__runq_t: a scheduler's stealable queue: Dmitry Vyukov's bounded MPMC ring (a sequence
- * number per cell; a CAS on the position claims a cell). The owner enqueues and dequeues, idle
- * schedulers steal from it; FIFO, so a stolen actor is the one that waited longest. When it is
- * full the owner moves half of it to the global queue, where every scheduler looks when idle.
+ * act__runq_t: a scheduler's stealable queue: Dmitry Vyukov's bounded ring (a sequence number
+ * per cell). Only the owner enqueues (every push, spills and steals included, goes into the
+ * pusher's own queue), so a push is two stores and no CAS; the owner and idle schedulers
+ * dequeue, claiming a cell with a CAS on the position. FIFO, so a stolen actor is the one that
+ * waited longest. When it is full the owner moves half of it to the global queue, where every
+ * scheduler looks when idle.
  *
  * act__globq_t: the global overflow queue: a FIFO of chunks (arrays of up to 512 actors)
  * under a mutex. A spill or a take moves a whole chunk in O(1) under the lock and never walks
@@ -34,7 +36,7 @@ typedef struct act__runq {
 
 int act__runq_init(act__runq_t *q, size_t capacity); /* capacity: a power of two */
 void act__runq_deinit(act__runq_t *q);
-/* false if full. Any thread. */
+/* false if full. The owner only: it is the queue's single producer. */
 bool act__runq_push(act__runq_t *q, void *item);
 /* NULL if empty. Any thread. */
 void *act__runq_pop(act__runq_t *q);

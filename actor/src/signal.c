@@ -123,6 +123,26 @@ int act__signal(act__actor_t *a, act_msg_t *m, int *reason, char **text)
     return ACT__SIG_CONSUMED;
 }
 
+void act__signal_killed(act__actor_t *a, act_msg_t *m)
+{
+    /* Link and monitor bookkeeping that arrived before the kill still counts: the peers
+     * must hear about the death. Anything else goes with the actor. */
+    switch (m->type) {
+    case ACT__SIG_LINK:
+    case ACT__SIG_UNLINK:
+    case ACT__SIG_MONITOR:
+    case ACT__SIG_DEMONITOR: {
+        int reason;
+        char *text = NULL;
+        act__signal(a, m, &reason, &text); /* these are always consumed */
+        break;
+    }
+    default:
+        act_msg_free(m);
+        break;
+    }
+}
+
 void act__signal_dead(act__actor_t *a, act_msg_t *m)
 {
     /* While the system stops everyone is dying: nobody to answer. */
@@ -210,7 +230,7 @@ bool act_trap_exit(bool on)
     if (!a || a->kind == ACT__PROXY)
         return a != NULL; /* proxies always trap */
     bool old = a->trap_exit;
-    a->trap_exit = on;
+    __atomic_store_n(&a->trap_exit, on, __ATOMIC_RELAXED); /* act_info reads it elsewhere */
     return old;
 }
 

@@ -130,7 +130,8 @@ static void on_timer(uv_timer_t *h)
         pthread_mutex_unlock(&s->tlock);
         if (!t)
             break;
-        act_send(t->to, t->msg);
+        /* The creator is the sender (act_send here would name nobody: no actor runs). */
+        act__send_from(t->to, t->msg, t->msg->from);
         act_free(t);
     }
     rearm(s);
@@ -202,6 +203,8 @@ int act_send_after(act_pid_t pid, int64_t ms, act_msg_t *msg, act_timer_t *out)
     if (rc == 0 && (rc = act__map_put(&s->timers, tm->ref, (uint64_t)(uintptr_t)tm)) != 0)
         heap_remove(s, tm);
     bool first = rc == 0 && tm->idx == 0;
+    /* Read under the lock: once it is released the owner may fire and free the timer. */
+    act_timer_t ref = tm->ref;
     pthread_mutex_unlock(&s->tlock);
     if (rc) {
         act_msg_free(msg);
@@ -209,7 +212,7 @@ int act_send_after(act_pid_t pid, int64_t ms, act_msg_t *msg, act_timer_t *out)
         return rc;
     }
     if (out)
-        *out = tm->ref;
+        *out = ref;
     if (first) {
         if (s == t->sched) {
             rearm(s);

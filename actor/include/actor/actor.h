@@ -41,8 +41,9 @@ typedef struct act_behaviour {
      * to exit after this message; a negative error exits with that reason. */
     int (*handle)(void *state, act_msg_t *msg);
     /* Runs once when the actor exits, whatever the reason (a kill included), with that
-     * reason, before links and monitors are told. Release the state's resources here. May be
-     * NULL. */
+     * reason, before links and monitors are told: release the state's resources here. (init
+     * always runs first, even for an actor killed before its first turn: init owns its
+     * argument.) May be NULL. */
     void (*terminate)(void *state, int reason);
 } act_behaviour_t;
 
@@ -51,9 +52,9 @@ typedef void (*act_fiber_fn)(void *arg);
 
 /* Scheduler choice for act_spawn_opts_t.sched. A pinned actor never migrates: actors that own
  * libuv handles must be pinned to the scheduler whose loop holds them. */
-#define ACT_SCHED_ANY 0             /* any scheduler; plain actors migrate under work stealing */
-#define ACT_SCHED_SELF (-1)         /* pinned to the caller's scheduler (ANY from a foreign thread) */
-#define ACT_SCHED_ON(i) ((i) + 1)   /* pinned to scheduler i */
+#define ACT_SCHED_ANY 0           /* any scheduler; plain actors migrate under work stealing */
+#define ACT_SCHED_SELF (-1)       /* pinned to the caller's scheduler (ANY from a foreign thread) */
+#define ACT_SCHED_ON(i) ((i) + 1) /* pinned to scheduler i */
 
 typedef struct act_spawn_opts {
     const act_behaviour_t *behaviour; /* a plain actor; or */
@@ -61,11 +62,11 @@ typedef struct act_spawn_opts {
     void *arg;                        /* behaviour->init's or fiber's argument */
     void *state;                      /* plain: the state pointer (caller keeps ownership) */
     size_t state_size;                /* plain: allocate this many zeroed bytes as the state */
-    int sched;            /* ACT_SCHED_ANY (0), ACT_SCHED_SELF or ACT_SCHED_ON(i) */
-    bool link;            /* link to the caller atomically (spawn_link) */
-    bool trap_exit;       /* start trapping exits */
-    size_t stack_size;    /* fiber stack; 0: the system default */
-    act_ref_t *monitor;   /* if not NULL: monitor the new actor atomically, ref stored here */
+    int sched;                        /* ACT_SCHED_ANY (0), ACT_SCHED_SELF or ACT_SCHED_ON(i) */
+    bool link;                        /* link to the caller atomically (spawn_link) */
+    bool trap_exit;                   /* start trapping exits */
+    size_t stack_size;                /* fiber stack; 0: the system default */
+    act_ref_t *monitor; /* if not NULL: monitor the new actor atomically, ref stored here */
 } act_spawn_opts_t;
 
 /* Starts an actor; *out (may be NULL) gets its pid. The actor runs its init (or fiber) on a
@@ -88,15 +89,26 @@ ACT_API void act_thread_detach(void);
  * positive marker that only means something as the handler's return value. */
 ACT_API int act_stop(int reason);
 
+/* For a fiber actor: fn(arg, reason) runs once when the calling fiber exits, whatever the
+ * reason (its function returns, act_fail, a kill), before links and monitors are told: the
+ * fiber's equivalent of a plain actor's terminate, to release heap state that a kill would
+ * otherwise skip (act_fail unwinds past the fiber's frames). One per fiber: a later call
+ * replaces it, fn NULL removes it. An act_fail inside fn ends fn with that reason. Returns 0
+ * or ACT_ENOTFIBER. */
+ACT_API int act_fiber_on_exit(void (*fn)(void *arg, int reason), void *arg);
+
 /* Exits the calling actor now with `reason`, unwinding out of its handler or fiber (frames in
  * between are skipped: release their resources before, or in terminate). act_failf adds a
  * text that links and monitors receive (act_down_t.text). Actor context only. */
 ACT_API __attribute__((noreturn)) void act_fail(int reason);
-ACT_API __attribute__((noreturn, format(printf, 2, 3))) void act_failf(int reason,
-                                                                      const char *fmt, ...);
+ACT_API __attribute__((noreturn, format(printf, 2, 3))) void act_failf(int reason, const char *fmt,
+                                                                       ...);
 
-/* Sends an exit signal with `reason` to pid (see the rules at the top). Returns 0 or
- * ACT_ENOPROC. Any thread. */
+/* Sends an exit signal with `reason` to pid (see the rules at the top). Signals travel in
+ * order with the sender's messages, except ACT_KILL, which lands before the victim handles
+ * its next message (a plain actor), takes its next message or sends (a fiber), as Erlang
+ * handles signals ahead of messages: a flooded actor can still be killed at once. Returns 0
+ * or ACT_ENOPROC. Any thread. */
 ACT_API int act_exit(act_pid_t pid, int reason);
 
 /* Links the caller and pid both ways. Returns 0; ACT_ENOPROC if pid is known dead (if it dies
@@ -130,16 +142,20 @@ ACT_API const char *act_pid_str(act_pid_t pid, char *buf);
 /* A snapshot of an actor for introspection (supervisor dumps, dynctl status). */
 typedef struct act_info {
     act_pid_t pid;
-    const char *behaviour;   /* behaviour name, "fiber" or "proxy" (static storage) */
-    size_t mailbox_len;      /* messages queued, approximate */
-    int sched;               /* the scheduler it runs on last, -1 if unknown */
+    const char *behaviour; /* behaviour name, "fiber" or "proxy" (static storage) */
+    size_t mailbox_len;    /* messages waiting (with a fiber's received-but-unmatched ones) */
+    bool mailbox_known;    /* false: the actor was busy past 100 ms (or the caller could not
+                            * wait); mailbox_len is then only what it had set aside */
+    int sched;             /* the scheduler it runs on last, -1 if unknown */
     bool pinned;
     bool trap_exit;
     size_t links;
     size_t monitors;
 } act_info_t;
-/* Fills *info for pid. Returns 0 or ACT_ENOPROC. Any thread (the counts are approximate
- * while the actor runs). */
+/* Fills *info for pid. Returns 0 or ACT_ENOPROC. The mailbox length of an actor that is busy
+ * comes from the actor itself at the end of its turn: a fiber or foreign thread waits up to
+ * 100 ms for it; elsewhere (a plain actor's handler) mailbox_known may be false. Other fields
+ * are snapshots. Any thread. */
 ACT_API int act_info(act_pid_t pid, act_info_t *info);
 
 #endif

@@ -30,17 +30,20 @@ struct act__node {
 
 typedef struct act_msg act_msg_t;
 struct act_msg {
-    act__node_t _node;        /* private: mailbox link */
-    uint32_t type;            /* ACT_MSG_* below ACT_MSG_USER, the application's from there */
-    uint32_t _flags;          /* private */
-    act_pid_t from;           /* sender (set by act_send; ACT_PID_NONE from a foreign thread) */
-    act_ref_t ref;            /* call correlation: set by act_call, copied by act_reply */
+    act__node_t _node; /* private: mailbox link */
+    uint32_t type;     /* ACT_MSG_* below ACT_MSG_USER, the application's from there */
+    uint32_t _flags;   /* private */
+    act_pid_t from;    /* sender, set by act_send: the actor's pid, a foreign thread's proxy
+                        * pid (see act_self), or ACT_PID_NONE (a thread without a proxy, a
+                        * libuv callback) */
+    act_ref_t ref;     /* call correlation: set by act_call, copied by act_reply */
 };
 
 /* Message types the runtime delivers. Types from ACT_MSG_USER up are the application's. */
 enum {
     ACT_MSG_EXIT = 1, /* an exit signal turned into a message (trap_exit): act_down_t */
     ACT_MSG_DOWN = 2, /* a monitored actor exited: act_down_t, hdr.ref = the monitor's ref */
+    /* 0x40-0x7f: the OTP behaviours' messages (sup.h, server.h, app.h). */
     ACT_MSG_USER = 0x100,
 };
 
@@ -97,7 +100,9 @@ ACT_API int act_call(act_pid_t pid, act_msg_t *req, int64_t timeout_ms, act_msg_
 
 /* Replies to a request received through act_call: sends reply (taking it) to req->from with
  * req's reference. The server may reply later, from another handler: keep req (or copy its
- * `from` and `ref` into a stub with act_reply_to). Any actor or thread. */
+ * `from` and `ref` into a stub with act_reply_to). A fiber or foreign thread drops a reply
+ * whose reference is not the one its act_call waits for; a reply to a message that was not a
+ * call (ref 0) is delivered like any message. Any actor or thread. */
 ACT_API int act_reply(const act_msg_t *req, act_msg_t *reply);
 ACT_API int act_reply_to(act_pid_t to, act_ref_t ref, act_msg_t *reply);
 
