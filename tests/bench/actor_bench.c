@@ -6,8 +6,9 @@
  *   actor_bench MODE [SCHEDULERS]
  *
  * Modes: spawn_exit, spawn_idle, spawn_idle_fiber, ping_pong, ring_1k, ring_100k, fan_in,
- * skynet. Every message is allocated and freed like any user message (no recycling tricks),
- * and every actor is an ordinary plain actor unless the mode says fiber.
+ * skynet, sup_restart, sup_restart_chunked (bench_sup.c). Every message is allocated and freed like
+ * any user message (no recycling tricks), and every actor is an ordinary plain actor unless the
+ * mode says fiber.
  */
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "actor/act.h"
+#include "bench_sup.h"
 
 #define N_SPAWN 1000000
 #define PINGPONG_MSGS 10000000
@@ -450,6 +452,18 @@ static void run_ring_100k(void)
     run_ring(100000, "ring_100k");
 }
 
+static void run_sup_restart(void)
+{
+    if (bench_sup_restart(0, 0) != 0)
+        exit(1);
+}
+
+static void run_sup_restart_chunked(void)
+{
+    if (bench_sup_restart_chunked(0, 0) != 0)
+        exit(1);
+}
+
 static const struct mode {
     const char *name;
     void (*run)(void);
@@ -462,6 +476,8 @@ static const struct mode {
     {"ring_100k", run_ring_100k},
     {"fan_in", run_fan_in},
     {"skynet", run_skynet},
+    {"sup_restart", run_sup_restart},
+    {"sup_restart_chunked", run_sup_restart_chunked},
 };
 
 int main(int argc, char **argv)

@@ -49,7 +49,18 @@ typedef uint64_t act_ref_t;
     X(TOOMANY, "too many actors")                                                                  \
     X(BADARG, "invalid argument")                                                                  \
     X(NOSCHED, "no such scheduler")                                                                \
-    X(CALLDOWN, "called actor exited before replying")
+    X(CALLDOWN, "called actor exited before replying")                                             \
+    X(CHILDSTART, "a child failed to start")                                                       \
+    X(NOCHILD, "no such child")                                                                    \
+    X(CHILDEXISTS, "a child with that id already exists")                                          \
+    X(CHILDRUNNING, "child is running")                                                            \
+    X(MAXCHILDREN, "supervisor has reached max_children")                                          \
+    X(NOTSUP, "operation not supported by this kind of supervisor")                                \
+    X(NOAPP, "no such application (not loaded)")                                                   \
+    X(DEPMISSING, "application depends on an application that is not loaded")                      \
+    X(DEPCYCLE, "circular dependency between applications")                                        \
+    X(APPSTARTED, "application already started")                                                   \
+    X(APPNOTSTARTED, "application not started")
 
 #define ACT__ERR_BASE 30000
 enum {
@@ -71,6 +82,17 @@ enum {
 #define ACT_EBADARG (-ACT__EBADARG)
 #define ACT_ENOSCHED (-ACT__ENOSCHED)
 #define ACT_ECALLDOWN (-ACT__ECALLDOWN)
+#define ACT_ECHILDSTART (-ACT__ECHILDSTART)
+#define ACT_ENOCHILD (-ACT__ENOCHILD)
+#define ACT_ECHILDEXISTS (-ACT__ECHILDEXISTS)
+#define ACT_ECHILDRUNNING (-ACT__ECHILDRUNNING)
+#define ACT_EMAXCHILDREN (-ACT__EMAXCHILDREN)
+#define ACT_ENOTSUP (-ACT__ENOTSUP)
+#define ACT_ENOAPP (-ACT__ENOAPP)
+#define ACT_EDEPMISSING (-ACT__EDEPMISSING)
+#define ACT_EDEPCYCLE (-ACT__EDEPCYCLE)
+#define ACT_EAPPSTARTED (-ACT__EAPPSTARTED)
+#define ACT_EAPPNOTSTARTED (-ACT__EAPPNOTSTARTED)
 #define ACT_ETIMEDOUT (-ETIMEDOUT)
 #define ACT_ENOMEM (-ENOMEM)
 
@@ -87,8 +109,8 @@ enum {
     ACT_KILL = 2,
     ACT_KILLED = 3,
     ACT_NOPROC = 4,
-    ACT_CRASH = 5,     /* a generic failure (act_failf without a more precise reason) */
-    ACT_NOSTART = 6,   /* init failed */
+    ACT_CRASH = 5,   /* a generic failure (act_failf without a more precise reason) */
+    ACT_NOSTART = 6, /* init failed */
     ACT_REASON_USER = 256,
 };
 

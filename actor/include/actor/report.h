@@ -1,0 +1,56 @@
+/*
+ * Reports of the OTP behaviours: Erlang's supervisor, crash and application reports, one line
+ * each, all through one sink.
+ *
+ * Supervisors report a child's abnormal exit (with the restart they do about it), a child that
+ * failed to start, a child killed after ignoring its shutdown, and giving up (max restart
+ * intensity). The application controller reports applications that exit or fail to start, the
+ * node its start and stop. Exits with ACT_NORMAL or ACT_SHUTDOWN are never reported (they are
+ * how things stop).
+ *
+ * The default sink writes the line to stderr. act_report_set() redirects or silences every
+ * report (tests and benchmarks turn them off); a silenced report is not even formatted.
+ */
+#ifndef ACT_REPORT_H
+#define ACT_REPORT_H
+
+#include "actor/types.h"
+
+typedef enum act_report_kind {
+    ACT_REPORT_CHILD_EXIT,    /* a child exited abnormally; `action` says what happens next */
+    ACT_REPORT_START_FAILED,  /* a child failed to start (or to restart) */
+    ACT_REPORT_SHUTDOWN_KILL, /* a child ignored its shutdown past its timeout and was killed */
+    ACT_REPORT_GAVE_UP,       /* max restart intensity reached: the supervisor exits */
+    ACT_REPORT_APP_EXIT,      /* an application's top supervisor exited */
+    ACT_REPORT_APP_START,     /* an application failed to start */
+    ACT_REPORT_NODE,          /* the node: started, stopping, stopped */
+} act_report_kind_t;
+
+typedef struct act_report {
+    act_report_kind_t kind;
+    const char *who;     /* the supervisor's name, the application's name, or "node" */
+    act_pid_t who_pid;   /* the supervisor (ACT_PID_NONE for applications and the node) */
+    const char *child;   /* the child id ("" if none) */
+    act_pid_t child_pid; /* the child (ACT_PID_NONE if none) */
+    int reason;          /* exit reason or error code (0 if none) */
+    const char *text;    /* the exit text (act_down_t.text) or "" */
+    const char *action;  /* "restarting", "not restarted", "shutting down", ... or "" */
+    const char *line;    /* all of it, formatted on one line without a newline */
+} act_report_t;
+
+/* Receives every report; the report and its strings are borrowed for the call. Called from
+ * the reporting actor's thread, one report at a time (the sink needs no lock of its own).
+ * Must not block or call back into supervisors. */
+typedef void (*act_report_fn)(const act_report_t *r, void *arg);
+
+/* Sends every report to fn(r, arg) from now on. fn NULL restores the default (stderr).
+ * Any thread; survives act_system_stop. */
+ACT_API void act_report_set(act_report_fn fn, void *arg);
+
+/* A sink that drops everything: act_report_set(act_report_silent, NULL). */
+ACT_API void act_report_silent(const act_report_t *r, void *arg);
+
+/* The default sink: r->line and a newline to stderr. */
+ACT_API void act_report_stderr(const act_report_t *r, void *arg);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * What the OTP behaviours share (start.c, sup.c, server.c, app.c, node.c, report.c): their
+ * private message types, the start handshake and the report helper.
+ *
+ * The start handshake (proc_lib's init_ack). The starter spawns the child linked to itself and
+ * waits for an ACK message from it (act__start_wait): status 0 once the child is initialized,
+ * or an error. If the child dies first, the starter learns it from the link (a starter that
+ * traps exits gets the EXIT message, so it needs no monitor: one signal less per restart, which
+ * the supervisor's restart rate feels) or else from a monitor taken atomically at spawn. A
+ * child whose init fails cleanly unlinks from the starter before it acknowledges: the UNLINK
+ * reaches the starter before the ACK (one sender, one receiver: FIFO), so the starter is never
+ * taken down by a start that merely failed.
+ */
+#ifndef ACT_OTP_INT_H
+#define ACT_OTP_INT_H
+
+#include "actor/act.h"
+
+/* Private message types, in the OTP range (0x40-0x7f; the public ones are in sup.h). */
+enum {
+    ACT__MSG_ACK = 0x50, /* act__ack_t: child -> starter */
+    ACT__MSG_SUP_REQ,    /* act__sup_req_t: a call to a supervisor */
+    ACT__MSG_SUP_REPLY,  /* act__sup_reply_t */
+    ACT__MSG_SUP_STOP,   /* act_sup_stop */
+    ACT__MSG_SUP_RETRY,  /* a supervisor to itself: retry failed restarts */
+    ACT__MSG_SRV_STOP,   /* act__srv_stop_t: act_server_stop */
+    ACT__MSG_APP_REQ,    /* a call to the application controller */
+    ACT__MSG_APP_REPLY,
+    ACT__MSG_APP_QUIT, /* the controller exits */
+};
+
+typedef struct act__ack {
+    act_msg_t hdr;
+    int status;
+} act__ack_t;
+
+/* True if the caller may wait (a fiber, or a foreign thread). */
+bool act__can_wait(void);
+/* True if the caller traps exits (foreign threads always do). */
+bool act__self_traps(void);
+/* Sends the ACK with status to the starter. */
+void act__ack(act_pid_t starter, int status);
+/* Waits for child's ACK: the starter is linked to child; mref is the monitor taken at spawn,
+ * or 0 when the starter traps exits and relies on the link. On timeout the child is unlinked
+ * and killed. Returns the ACK's status, the error the child died with (ACT_ECHILDSTART for a
+ * non-error reason), or ACT_ETIMEDOUT. */
+int act__start_wait(act_pid_t child, act_ref_t mref, int64_t timeout_ms);
+/* The status a failed init acknowledges: rc is an init's non-zero return (an error, or the
+ * act_stop marker, whose reason is read from the actor). */
+int act__init_status(int rc);
+
+/* Waits up to timeout_ms for the DOWN of monitor mref (on `pid`), dropping the EXIT message
+ * that pid's link may have queued before it. Returns 0 with *reason (may be NULL) set to the
+ * exit reason, or ACT_ETIMEDOUT. */
+int act__await_down(act_pid_t pid, act_ref_t mref, int64_t timeout_ms, int *reason);
+
+/* Reports (report.c). act__report_on is a cheap check that lets callers skip the work of a
+ * silenced report. */
+bool act__report_on(void);
+void act__report(act_report_kind_t kind, const char *who, act_pid_t who_pid, const char *child,
+                 act_pid_t child_pid, int reason, const char *text, const char *action);
+void act__report_node(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* An exit reason as report text: "killed", "ACT_ECHILDSTART (a child failed to start)". */
+const char *act__reason_text(int reason, char *buf, size_t len);
+
+/* app.c, for node.c: the death that stopped the node, as text ("" if none). */
+void act__app_death(char *buf, size_t len);
+
+#endif
