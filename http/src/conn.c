@@ -1,0 +1,1045 @@
+/*
+ * The connection actor: owns one socket on its scheduler's loop, parses requests, runs each in
+ * a fiber, writes the responses in order.
+ *
+ * Two kinds of code touch a connection, never at once (both run on its scheduler's thread):
+ * - the poll callback (between actor turns) does the I/O, reading into the read buffer and
+ *   writing the output queue, and then runs the state machine itself: a request that arrives
+ *   is parsed and its fiber started right there, with no message to the actor and no turn;
+ * - the actor's handler takes messages (output and body requests from the fiber, the fiber's
+ *   abnormal end, timeouts, stop, its supervisor's exit signal) and runs the same machine.
+ * The state machine (conn_step):
+ *     HEAD    parse buffered bytes into a request; dispatch it to a new fiber -> RUN;
+ *             bad input -> answer it -> CLOSING
+ *     RUN     serve the fiber's body reads; when its final output arrives (or its exit hook
+ *             reports it ended without one), go on -> HEAD (next request, pipelined or not),
+ *             SKIP or CLOSING
+ *     SKIP    discard an unread body (up to max_skip_body) -> HEAD
+ *     CLOSING let the output drain, shut the write side, discard input until the client's EOF
+ *             (lingering close: a close with unread input would reset the connection and could
+ *             destroy the response in flight), then close.
+ * Only ending the actor needs a turn: a callback that gets there sends the actor a KICK.
+ *
+ * A request costs one message on the hot path: the fiber's output (http__out_t), whose final
+ * piece also says the fiber needs nothing more. The fiber is not linked to the connection: its
+ * exit hook reports an end without a final piece (a crash, a kill), and the connection, if it
+ * dies first, tells the fiber from its terminate (CLOSED), so neither waits for the other.
+ *
+ * Memory of an idle keep-alive connection: this struct (uv_poll_t included) and the runtime's
+ * actor; the read buffer is taken from the worker's pool when bytes arrive and given back as
+ * soon as it holds none, and the parser's state lives in it. Output is written straight from
+ * the fiber's messages (one sendmsg for head and body, or for a whole batch of pipelined
+ * responses, which are corked until the worker's loop-turn hook flushes them).
+ */
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http_int.h"
+
+#define HTTP__OUT_HWM (64 * 1024)  /* no new request while more output waits */
+#define HTTP__CORK_MAX (16 * 1024) /* corked bytes before flushing anyway */
+#define HTTP__RBUF_HARD_MAX (1u << 20)
+#define HTTP__KILL_GRACE_MS 1000
+
+static const char close_hdr[] = "Connection: close\r\n";
+static const char keep_hdr[] = "Connection: keep-alive\r\n";
+
+/* ---- small helpers ------------------------------------------------------------------------- */
+
+static inline const http_limits_t *lim_of(http__conn_t *c)
+{
+    return &c->w->srv->lim;
+}
+
+static int conn_step(http__conn_t *c);
+
+/* Sends the actor a KICK: only an actor turn can end the actor. */
+static void kick_actor(http__conn_t *c)
+{
+    if (c->flags & (HTTP__C_KICKED | HTTP__C_TERMINATED))
+        return;
+    c->flags |= HTTP__C_KICKED;
+    act_send(c->pid, act_msg_alloc(sizeof(act_msg_t), HTTP__M_KICK));
+}
+
+/* Runs the state machine from a libuv callback (between turns, on the connection's
+ * scheduler): a request that arrives is dispatched right there, without a message to the
+ * actor and a turn. Inside a turn or a step, nothing: the running step looks again. */
+void http__conn_kick(http__conn_t *c)
+{
+    if (c->flags & (HTTP__C_IN_TURN | HTTP__C_IN_STEP | HTTP__C_TERMINATED))
+        return;
+    if (conn_step(c))
+        kick_actor(c);
+}
+
+void http__conn_reply(http__conn_t *c, http_req_t *req, uint32_t type, int status)
+{
+    if (c->fiber == ACT_PID_NONE || (c->flags & HTTP__C_FIBER_EXITED))
+        return;
+    http__reply_t *r = act_msg_new(http__reply_t, type);
+    r->req = req;
+    r->status = status;
+    act_send(c->fiber, &r->hdr);
+}
+
+/* ---- read buffer --------------------------------------------------------------------------- */
+
+static http__rbuf_t *rbuf_get(http__conn_t *c)
+{
+    http__rbuf_t *rb = http__pool_get(&c->w->rbufs);
+    if (!rb)
+        return NULL;
+    rb->cap = HTTP__RBUF_SIZE - (uint32_t)sizeof *rb;
+    rb->start = rb->parsed = rb->end = 0;
+    rb->pooled = true;
+    rb->parsing = false;
+    return rb;
+}
+
+static void rbuf_release(http__conn_t *c)
+{
+    http__rbuf_t *rb = c->rbuf;
+    if (!rb)
+        return;
+    c->rbuf = NULL;
+    if (rb->pooled)
+        http__pool_put(&c->w->rbufs, rb);
+    else
+        act_free(rb);
+}
+
+/* Gives the buffer back when it holds nothing: idle connections hold no buffer. */
+static void rbuf_trim(http__conn_t *c)
+{
+    if (c->rbuf && c->rbuf->start == c->rbuf->end)
+        rbuf_release(c);
+}
+
+static uint32_t rbuf_max(http__conn_t *c)
+{
+    const http_limits_t *l = lim_of(c);
+    uint64_t bound = (uint64_t)l->max_request_line + l->max_header_size +
+                     (uint64_t)l->max_headers * 8 + 4096 + sizeof(http__rbuf_t);
+    return bound > HTTP__RBUF_HARD_MAX ? HTTP__RBUF_HARD_MAX : (uint32_t)bound;
+}
+
+static bool can_grow(http__conn_t *c)
+{
+    http__rbuf_t *rb = c->rbuf;
+    return c->phase == HTTP__PH_HEAD && rb->cap + sizeof *rb < rbuf_max(c);
+}
+
+static bool grow(http__conn_t *c)
+{
+    http__rbuf_t *rb = c->rbuf;
+    size_t total = 2 * ((size_t)rb->cap + sizeof *rb);
+    if (total > rbuf_max(c))
+        total = rbuf_max(c);
+    http__rbuf_t *nb = act_malloc(total);
+    if (!nb)
+        return false;
+    memcpy(nb, rb, sizeof *rb + rb->end);
+    nb->cap = (uint32_t)(total - sizeof *nb);
+    nb->pooled = false;
+    c->rbuf = nb;
+    if (rb->pooled)
+        http__pool_put(&c->w->rbufs, rb);
+    else
+        act_free(rb);
+    return true;
+}
+
+static void compact(http__rbuf_t *rb)
+{
+    uint32_t n = rb->end - rb->start;
+    memmove(rb->data, rb->data + rb->start, n);
+    rb->parsed -= rb->start;
+    rb->end = n;
+    rb->start = 0;
+}
+
+static bool rbuf_full(http__conn_t *c)
+{
+    http__rbuf_t *rb = c->rbuf;
+    return rb && rb->end == rb->cap && rb->start == 0 && !can_grow(c);
+}
+
+/* ---- the socket's registration ------------------------------------------------------------ */
+
+/* Edge-triggered: an event comes when new bytes arrive (or the socket becomes writable), not
+ * while some are waiting, so the connection itself remembers that unread bytes may be left
+ * (HTTP__C_RD_READY) when it stops reading with a full buffer. */
+#define EP_BASE (EPOLLIN | EPOLLRDHUP | EPOLLET)
+
+static int ep_ctl(http__conn_t *c, int op, uint32_t events)
+{
+    struct epoll_event e = {.events = events, .data.ptr = c};
+    return c->w->efd >= 0 ? epoll_ctl(c->w->efd, op, c->fd, &e) : -1;
+}
+
+void http__conn_want_write(http__conn_t *c, bool on)
+{
+    if (!on == !(c->flags & HTTP__C_EP_OUT) || (c->flags & HTTP__C_SOCK_CLOSED))
+        return;
+    c->flags ^= HTTP__C_EP_OUT;
+    ep_ctl(c, EPOLL_CTL_MOD, EP_BASE | (on ? EPOLLOUT : 0u));
+}
+
+/* Reads while the socket may hold bytes and the buffer has room. A short read means the
+ * socket is drained (the next byte brings a new edge), as nginx assumes: no read is spent on
+ * EAGAIN per request. */
+static void conn_read(http__conn_t *c)
+{
+    while ((c->flags & HTTP__C_RD_READY) &&
+           !(c->flags & (HTTP__C_SOCK_CLOSED | HTTP__C_PEER_EOF | HTTP__C_IOERR))) {
+        if (!c->rbuf && !(c->rbuf = rbuf_get(c))) {
+            c->flags |= HTTP__C_IOERR; /* out of memory: give this connection up */
+            return;
+        }
+        http__rbuf_t *rb = c->rbuf;
+        if (c->flags & HTTP__C_LINGER)
+            rb->start = rb->parsed = rb->end = 0; /* discard */
+        if (rb->end == rb->cap) {
+            if (rb->start > 0)
+                compact(rb);
+            else if (!can_grow(c) || !grow(c))
+                return; /* full: read again once the state machine consumed some */
+            rb = c->rbuf;
+        }
+        size_t space = rb->cap - rb->end;
+        ssize_t n = http__sys_read(c->fd, rb->data + rb->end, space);
+        if (n > 0) {
+            rb->end += (uint32_t)n;
+            if (c->flags & HTTP__C_LINGER)
+                rb->start = rb->end;
+            if ((size_t)n < space && !(c->flags & HTTP__C_RDHUP))
+                c->flags &= ~HTTP__C_RD_READY; /* drained (after a half-close: on to the 0) */
+        } else if (n == 0) {
+            c->flags = (c->flags | HTTP__C_PEER_EOF) & ~HTTP__C_RD_READY;
+        } else if (errno == EAGAIN) {
+            c->flags &= ~HTTP__C_RD_READY;
+        } else if (errno != EINTR) {
+            c->flags = (c->flags | HTTP__C_IOERR) & ~HTTP__C_RD_READY;
+        }
+    }
+    rbuf_trim(c);
+}
+
+/* An event of the worker's epoll set (listen.c), between actor turns. */
+void http__conn_io(http__conn_t *c, uint32_t events)
+{
+    if (c->flags & HTTP__C_SOCK_CLOSED)
+        return; /* closed earlier in the same batch of events */
+    if (events & EPOLLERR)
+        c->flags |= HTTP__C_IOERR;
+    if ((events & EPOLLOUT) && (c->flags & HTTP__C_BLOCKED))
+        http__out_flush(c);
+    if (events & (EPOLLRDHUP | EPOLLHUP))
+        c->flags |= HTTP__C_RDHUP; /* that edge comes once: the EOF must be read now */
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
+        c->flags |= HTTP__C_RD_READY;
+    conn_read(c);
+    http__conn_kick(c);
+}
+
+/* The timer this state calls for. */
+void http__conn_rearm(http__conn_t *c)
+{
+    int kind = HTTP__T_NONE;
+    if (c->flags & HTTP__C_SOCK_CLOSED)
+        kind = HTTP__T_NONE;
+    else if (c->flags & HTTP__C_BLOCKED)
+        kind = HTTP__T_WRITE;
+    else if (c->flags & HTTP__C_LINGER)
+        kind = HTTP__T_LINGER;
+    else if (c->phase == HTTP__PH_HEAD)
+        kind = (c->flags & HTTP__C_ACCEPTED_NEW) || (c->rbuf && c->rbuf->start < c->rbuf->end)
+                   ? HTTP__T_HEAD
+                   : HTTP__T_IDLE;
+    else if ((c->phase == HTTP__PH_RUN && c->want) || c->phase == HTTP__PH_SKIP)
+        kind = HTTP__T_BODY;
+    if (kind == c->tkind)
+        return; /* keep the running deadline: the header timeout counts from the first byte */
+    http__timer_arm(c, kind);
+}
+
+/* ---- closing ------------------------------------------------------------------------------- */
+
+/* Closes the socket now; a fiber still running is told why (its waits return `why`). */
+void http__conn_close(http__conn_t *c, int why)
+{
+    if (c->flags & HTTP__C_SOCK_CLOSED)
+        return;
+    c->flags |= HTTP__C_SOCK_CLOSED;
+    http__out_uncork(c);
+    http__timer_arm(c, HTTP__T_NONE);
+    http__out_drop(c);
+    rbuf_release(c);
+    /* Closing the descriptor takes it out of the epoll set; an event of it already fetched in
+     * the batch being handled finds SOCK_CLOSED. The block itself goes in terminate, in a turn,
+     * never during a batch. */
+    close(c->fd);
+    c->fd = -1;
+    http__server_conn_gone(c->w->srv);
+    if (c->want) {
+        c->want = 0;
+    }
+    http__conn_reply(c, c->req, HTTP__M_CLOSED, why ? why : -EPIPE);
+    http__conn_kick(c);
+}
+
+/* No more requests on this connection: output drains, then a lingering close. */
+static void start_closing(http__conn_t *c)
+{
+    c->phase = HTTP__PH_CLOSING;
+    c->want = 0;
+}
+
+static void step_closing(http__conn_t *c)
+{
+    if (c->flags & HTTP__C_SOCK_CLOSED)
+        return;
+    if (c->fiber != ACT_PID_NONE && !(c->flags & HTTP__C_FIBER_EXITED))
+        return;
+    if (c->oq_head) {
+        if (!(c->flags & (HTTP__C_BLOCKED | HTTP__C_CORKED)))
+            http__out_flush(c);
+        if (c->oq_head)
+            return; /* the drain kicks us */
+    }
+    if (c->flags & HTTP__C_PEER_EOF) {
+        http__conn_close(c, 0);
+        return;
+    }
+    /* Lingering only matters when the client may still be sending: input left unread, a body
+     * not read to its end, an answer to bad input. A clean close after a whole request with
+     * nothing more buffered closes at once, as nginx does (a close with unread input is what
+     * resets a connection). */
+    if (!(c->flags & (HTTP__C_LINGER | HTTP__C_ERRCLOSE | HTTP__C_RD_READY)) &&
+        (!c->rbuf || c->rbuf->start == c->rbuf->end) && http__body_done(&c->body)) {
+        http__conn_close(c, 0);
+        return;
+    }
+    if (!(c->flags & HTTP__C_LINGER)) {
+        c->flags |= HTTP__C_LINGER;
+        shutdown(c->fd, SHUT_WR);
+        if (c->rbuf)
+            c->rbuf->start = c->rbuf->end;
+        rbuf_trim(c);
+    }
+}
+
+/* ---- responses from the connection itself -------------------------------------------------- */
+
+/* Answers status (bad input, timeout, overload) and closes. */
+static void error_response(http__conn_t *c, int status)
+{
+    atomic_fetch_add_explicit(&c->w->srv->rejected, 1, memory_order_relaxed);
+    bool head_only = (c->flags & HTTP__C_R_HEAD) != 0;
+    http__out_t *o = http__out_simple(c->w, status, head_only);
+    o->ins = close_hdr;
+    o->ins_len = sizeof close_hdr - 1;
+    c->flags |= HTTP__C_CLOSE_AFTER | HTTP__C_HEAD_SENT | HTTP__C_RESP_DONE | HTTP__C_ERRCLOSE;
+    http__out_enqueue(c, o);
+    http__out_flush(c);
+    start_closing(c);
+}
+
+/* Whether the connection closes after the response whose head is going out now. */
+static bool decide_close(http__conn_t *c, const http__out_t *o)
+{
+    const http_limits_t *l = lim_of(c);
+    if (!(c->flags & HTTP__C_R_KEEPALIVE) || (o->flags & HTTP__OUT_CLOSE) ||
+        (c->flags &
+         (HTTP__C_STOPPING | HTTP__C_PEER_EOF | HTTP__C_BODY_ERR | HTTP__C_CLOSE_AFTER)) ||
+        c->nreq >= l->max_keepalive)
+        return true;
+    if (!http__body_done(&c->body)) {
+        if ((c->flags & HTTP__C_R_EXPECT) && !(c->flags & HTTP__C_CONTINUE_SENT))
+            return true; /* the client may be holding the body back */
+        if (c->body.mode == HTTP__B_LENGTH && c->body.left > l->max_skip_body)
+            return true;
+    }
+    return false;
+}
+
+static void set_head_header(http__conn_t *c, http__out_t *o, bool close)
+{
+    bool http10 = (c->flags & HTTP__C_R_HTTP10) != 0;
+    if (close && !http10) {
+        o->ins = close_hdr;
+        o->ins_len = sizeof close_hdr - 1;
+    } else if (!close && http10) {
+        o->ins = keep_hdr;
+        o->ins_len = sizeof keep_hdr - 1;
+    }
+}
+
+/* Output from the fiber (the message is kept while queued). */
+static void on_out(http__conn_t *c, http__out_t *o)
+{
+    if ((c->flags & HTTP__C_SOCK_CLOSED) || o->req != c->req)
+        return; /* the fiber got (or gets) CLOSED; the runtime frees o */
+    if (o->flags & HTTP__OUT_HEAD) {
+        c->flags |= HTTP__C_HEAD_SENT;
+        bool close = decide_close(c, o);
+        if (close)
+            c->flags |= HTTP__C_CLOSE_AFTER;
+        set_head_header(c, o, close);
+    }
+    if (o->flags & HTTP__OUT_CLOSE)
+        c->flags |= HTTP__C_CLOSE_AFTER;
+    if (o->flags & HTTP__OUT_FINAL) /* the fiber's last word: it needs nothing more from us */
+        c->flags |= HTTP__C_RESP_DONE | HTTP__C_FIBER_EXITED;
+    act_msg_keep(&o->hdr);
+    http__out_enqueue(c, o);
+    /* Cork the final piece of a response when more requests are already buffered: their
+     * responses go out with it, in one write, at the end of the loop turn. */
+    if ((o->flags & HTTP__OUT_FINAL) && !(c->flags & HTTP__C_CLOSE_AFTER) && c->rbuf &&
+        c->rbuf->start < c->rbuf->end && c->oq_bytes < HTTP__CORK_MAX &&
+        !(c->flags & HTTP__C_BLOCKED)) {
+        http__out_cork(c);
+        return;
+    }
+    if (!(c->flags & HTTP__C_BLOCKED))
+        http__out_flush(c);
+}
+
+/* ---- requests ------------------------------------------------------------------------------ */
+
+static http_req_t *req_new(http__conn_t *c)
+{
+    char *blk = http__pool_get(&c->w->arenas);
+    if (!blk)
+        return NULL;
+    http__server_ref(c->w->srv); /* the request's: its fiber may outlive us */
+    http_req_t *req = (http_req_t *)blk;
+    memset(req, 0, sizeof *req);
+    req->arena.cur = blk + ((sizeof *req + 7) & ~(size_t)7);
+    req->arena.end = blk + HTTP__ARENA_BLOCK;
+    req->srv = c->w->srv;
+    req->w = c->w;
+    req->conn = c->pid;
+    req->peer = c->peer;
+    req->resp_clen = -1;
+    return req;
+}
+
+/* A request no fiber got (bad head, no memory): ours to free. */
+static void req_drop(http__conn_t *c)
+{
+    http_req_t *req = c->req;
+    c->req = NULL;
+    if (req)
+        http__req_free(req);
+}
+
+enum {
+    PER_REQUEST_FLAGS = HTTP__C_HEAD_SENT | HTTP__C_RESP_DONE | HTTP__C_FIBER_EXITED |
+                        HTTP__C_CONTINUE_SENT | HTTP__C_BODY_ERR | HTTP__C_ACCEPTED_NEW |
+                        HTTP__C_R_HTTP10 | HTTP__C_R_KEEPALIVE | HTTP__C_R_EXPECT | HTTP__C_R_HEAD
+};
+
+/* A head is complete: build the request and start its fiber. */
+static void dispatch(http__conn_t *c, const http__head_t *head)
+{
+    http__rbuf_t *rb = c->rbuf;
+    http_server_t *srv = c->w->srv;
+    c->flags &= ~PER_REQUEST_FLAGS;
+    c->nreq++;
+    http_req_t *req = req_new(c);
+    char *h = req ? http__arena_alloc(&req->arena, head->len) : NULL;
+    if (!h) {
+        c->req = req;
+        req_drop(c);
+        error_response(c, 503);
+        return;
+    }
+    memcpy(h, rb->data + rb->start + head->off, head->len);
+    rb->start = rb->parsed;
+    rb->parsing = false;
+    req->seq = c->nreq;
+    c->req = req;
+    int st = http__req_fill(req, h, head, &srv->lim);
+    if (req->method == HTTP_METHOD_HEAD)
+        c->flags |= HTTP__C_R_HEAD;
+    if (st) {
+        error_response(c, st);
+        req_drop(c);
+        return;
+    }
+    if (req->version == 10)
+        c->flags |= HTTP__C_R_HTTP10;
+    if (req->keepalive)
+        c->flags |= HTTP__C_R_KEEPALIVE;
+    if (req->expect_continue)
+        c->flags |= HTTP__C_R_EXPECT;
+    if (req->chunked)
+        http__body_init(&c->body, HTTP__B_CHUNKED, 0);
+    else
+        http__body_init(&c->body, HTTP__B_LENGTH, (uint64_t)req->content_length);
+    act_spawn_opts_t o = {.fiber = http__req_fiber,
+                          .arg = req,
+                          .sched = ACT_SCHED_SELF,
+                          .stack_size = srv->cfg.stack_size};
+    if (act_spawn(&o, &c->fiber) != 0) {
+        c->fiber = ACT_PID_NONE;
+        error_response(c, 503);
+        req_drop(c);
+        return;
+    }
+    /* From here the request is the fiber's. */
+    atomic_fetch_add_explicit(&srv->requests, 1, memory_order_relaxed);
+    c->phase = HTTP__PH_RUN;
+    rbuf_trim(c);
+}
+
+/* HEAD phase: parse what is buffered. Returns true if the state moved on. */
+static bool step_head(http__conn_t *c)
+{
+    if (c->oq_bytes > HTTP__OUT_HWM)
+        return false; /* the client does not read its responses: wait for the drain */
+    http__rbuf_t *rb = c->rbuf;
+    if (!rb || rb->start == rb->end) {
+        rbuf_trim(c);
+        if (c->flags & (HTTP__C_PEER_EOF | HTTP__C_STOPPING)) {
+            start_closing(c);
+            c->flags |= HTTP__C_PEER_EOF; /* nothing to linger for */
+            if (!c->oq_head)
+                http__conn_close(c, 0);
+            return true;
+        }
+        return false;
+    }
+    if (!rb->parsing) {
+        http__parser_init(&rb->parser, &c->w->srv->lim);
+        rb->parsing = true;
+        rb->parsed = rb->start;
+    }
+    http__head_t head;
+    int r = http__parse_head(&rb->parser, rb->data, rb->start, &rb->parsed, rb->end, &head);
+    if (r == HTTP__P_HEAD) {
+        dispatch(c, &head);
+        return true;
+    }
+    if (r != HTTP__P_MORE) {
+        error_response(c, r);
+        return true;
+    }
+    if (!http__parser_began(&rb->parser))
+        rb->start = rb->parsed; /* empty lines before a request line */
+    if (c->flags & HTTP__C_PEER_EOF) {
+        /* EOF inside a head: nobody is left to answer. */
+        start_closing(c);
+        http__conn_close(c, 0);
+        return true;
+    }
+    if (rb->end == rb->cap && rb->start == 0 && !can_grow(c)) {
+        error_response(c, http__parser_began(&rb->parser) ? 431 : 400);
+        return true;
+    }
+    rbuf_trim(c);
+    return false;
+}
+
+/* RUN phase with a pending body read: decode what is buffered into a reply. */
+static void step_body(http__conn_t *c)
+{
+    http_req_t *req = c->req;
+    http__rbuf_t *rb = c->rbuf;
+    const http_limits_t *l = lim_of(c);
+    if (http__body_done(&c->body)) {
+        http__body_msg_t *m = (http__body_msg_t *)act_msg_alloc(sizeof *m, HTTP__M_BODY);
+        m->r.req = req;
+        m->r.status = 0;
+        m->eof = true;
+        m->len = m->tlen = 0;
+        c->want = 0;
+        act_send(c->fiber, &m->r.hdr);
+        return;
+    }
+    size_t avail = rb ? rb->end - rb->start : 0;
+    if (avail == 0) {
+        if (c->flags & HTTP__C_PEER_EOF) {
+            c->flags |= HTTP__C_BODY_ERR;
+            c->want = 0;
+            http__conn_reply(c, req, HTTP__M_BODY, HTTP_EBADBODY); /* the body was cut short */
+        }
+        return;
+    }
+    size_t cap = avail;
+    if (c->body.mode == HTTP__B_LENGTH && cap > c->want)
+        cap = c->want;
+    http__body_msg_t *m = (http__body_msg_t *)act_msg_alloc(sizeof *m + cap, HTTP__M_BODY);
+    size_t used, prod, toff, tlen;
+    size_t outcap = cap < c->want ? cap : c->want;
+    const char *in = rb->data + rb->start;
+    int r = http__body_decode(&c->body, l, in, avail, &used, m->data, outcap, &prod, &toff, &tlen);
+    int err = 0;
+    if (r >= 400)
+        err = HTTP_EBADBODY;
+    else if (c->body.total > l->max_body_size)
+        err = HTTP_ETOOLARGE;
+    if (err) {
+        act_msg_free(&m->r.hdr);
+        c->flags |= HTTP__C_BODY_ERR | HTTP__C_CLOSE_AFTER;
+        c->want = 0;
+        if (rb)
+            rb->start = rb->end;
+        http__conn_reply(c, req, HTTP__M_BODY, err);
+        rbuf_trim(c);
+        return;
+    }
+    if (r == HTTP__P_END && tlen)
+        memcpy(m->data + prod, in + toff, tlen);
+    rb->start += (uint32_t)used;
+    if (prod == 0 && r != HTTP__P_END) {
+        act_msg_free(&m->r.hdr); /* a size line or CRLF, no data yet */
+        rbuf_trim(c);
+        return;
+    }
+    m->r.req = req;
+    m->r.status = (int)prod;
+    m->eof = r == HTTP__P_END;
+    m->len = (uint32_t)prod;
+    m->tlen = r == HTTP__P_END ? (uint32_t)tlen : 0;
+    c->want = 0;
+    act_send(c->fiber, &m->r.hdr);
+    rbuf_trim(c);
+}
+
+/* SKIP phase: discard the rest of an unread body. Returns true if the state moved on. */
+static bool step_skip(http__conn_t *c)
+{
+    http__rbuf_t *rb = c->rbuf;
+    size_t avail = rb ? rb->end - rb->start : 0;
+    if (avail) {
+        size_t used, prod, toff, tlen;
+        int r = http__body_decode(&c->body, lim_of(c), rb->data + rb->start, avail, &used, NULL, 0,
+                                  &prod, &toff, &tlen);
+        rb->start += (uint32_t)used;
+        if (r >= 400 || prod > c->want) {
+            start_closing(c);
+            return true;
+        }
+        c->want -= (uint32_t)prod; /* in SKIP, `want` is what may still be discarded */
+        if (r == HTTP__P_END) {
+            c->want = 0;
+            c->phase = HTTP__PH_HEAD;
+            return true;
+        }
+    }
+    rbuf_trim(c);
+    if (c->flags & HTTP__C_PEER_EOF) {
+        start_closing(c);
+        return true;
+    }
+    return false;
+}
+
+/* The response is complete and the fiber gone: free the request, go on. */
+static void finish_request(http__conn_t *c)
+{
+    bool expect_held = (c->flags & HTTP__C_R_EXPECT) && !(c->flags & HTTP__C_CONTINUE_SENT);
+    c->req = NULL; /* freed by the fiber's exit hook */
+    c->fiber = ACT_PID_NONE;
+    c->want = 0;
+    if (c->flags & HTTP__C_CLOSE_AFTER) {
+        start_closing(c);
+    } else if (!http__body_done(&c->body)) {
+        if (expect_held) {
+            start_closing(c);
+        } else {
+            c->phase = HTTP__PH_SKIP;
+            c->want = lim_of(c)->max_skip_body;
+        }
+    } else {
+        c->phase = HTTP__PH_HEAD;
+    }
+}
+
+/* ---- the state machine --------------------------------------------------------------------- */
+
+/* Moves the connection on as far as it can. Returns 1 when the actor should stop (the socket is
+ * closed and no fiber needs an answer), else 0. */
+static int conn_step(http__conn_t *c)
+{
+    c->flags |= HTTP__C_IN_STEP;
+    int rc = 0;
+    for (;;) {
+        if ((c->flags & HTTP__C_IOERR) && !(c->flags & HTTP__C_SOCK_CLOSED))
+            http__conn_close(c, -ECONNRESET);
+        if (c->flags & HTTP__C_SOCK_CLOSED) {
+            /* Stop, unless a fiber still runs: it reports its end (HTTP__M_DONE). */
+            rc = c->fiber == ACT_PID_NONE || (c->flags & HTTP__C_FIBER_EXITED);
+            break;
+        }
+        bool moved = false;
+        switch (c->phase) {
+        case HTTP__PH_HEAD:
+            moved = step_head(c);
+            break;
+        case HTTP__PH_RUN:
+            if (c->want)
+                step_body(c);
+            if ((c->flags & (HTTP__C_RESP_DONE | HTTP__C_FIBER_EXITED)) ==
+                (HTTP__C_RESP_DONE | HTTP__C_FIBER_EXITED)) {
+                finish_request(c);
+                moved = true;
+            }
+            break;
+        case HTTP__PH_SKIP:
+            moved = step_skip(c);
+            break;
+        default:
+            step_closing(c);
+            moved = (c->flags & HTTP__C_SOCK_CLOSED) != 0;
+            break;
+        }
+        if (!moved) {
+            /* Bytes left unread when the buffer was full: there is room again. */
+            if (!(c->flags & HTTP__C_RD_READY) || (c->flags & HTTP__C_SOCK_CLOSED) || rbuf_full(c))
+                break;
+            uint32_t before = c->rbuf ? c->rbuf->end : 0;
+            uint32_t flags = c->flags;
+            conn_read(c);
+            if ((c->rbuf ? c->rbuf->end : 0) == before && c->flags == flags)
+                break;
+        }
+    }
+    if (!rc)
+        http__conn_rearm(c);
+    c->flags &= ~HTTP__C_IN_STEP;
+    return rc;
+}
+
+/* ---- messages ------------------------------------------------------------------------------ */
+
+static void on_read_req(http__conn_t *c, http__read_t *rd)
+{
+    if (rd->req != c->req || (c->flags & HTTP__C_SOCK_CLOSED))
+        return;
+    if (c->flags & HTTP__C_BODY_ERR) {
+        http__conn_reply(c, c->req, HTTP__M_BODY, HTTP_EBADBODY);
+        return;
+    }
+    c->want = rd->max ? rd->max : 1;
+    if ((c->flags & HTTP__C_R_EXPECT) &&
+        !(c->flags & (HTTP__C_CONTINUE_SENT | HTTP__C_HEAD_SENT))) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        http__out_t *o = http__out_alloc(sizeof cont - 1, 0);
+        memcpy(o->data, cont, sizeof cont - 1);
+        c->flags |= HTTP__C_CONTINUE_SENT;
+        http__out_enqueue(c, o);
+        if (!(c->flags & HTTP__C_BLOCKED))
+            http__out_flush(c);
+    }
+}
+
+/* The fiber ended without its final output (its exit hook tells, with the exit reason). */
+static void on_fiber_done(http__conn_t *c, int reason)
+{
+    c->flags |= HTTP__C_FIBER_EXITED;
+    c->want = 0;
+    if (c->flags & HTTP__C_RESP_DONE)
+        return;
+    c->flags |= HTTP__C_RESP_DONE;
+    if ((c->flags & HTTP__C_SOCK_CLOSED) && reason == ACT_NORMAL)
+        return; /* the client left; the handler saw its writes fail and returned */
+    /* It died before finishing its response: a crash (or a kill; its exit hook said which). */
+    atomic_fetch_add_explicit(&c->w->srv->crashes, 1, memory_order_relaxed);
+    if (c->flags & HTTP__C_SOCK_CLOSED)
+        return;
+    if (c->flags & HTTP__C_HEAD_SENT) {
+        c->flags |= HTTP__C_CLOSE_AFTER; /* a cut response: only a close can say so */
+        return;
+    }
+    http__out_t *o = http__out_simple(c->w, 500, (c->flags & HTTP__C_R_HEAD) != 0);
+    bool close = decide_close(c, o);
+    if (close)
+        c->flags |= HTTP__C_CLOSE_AFTER;
+    set_head_header(c, o, close);
+    c->flags |= HTTP__C_HEAD_SENT;
+    http__out_enqueue(c, o);
+    if (!(c->flags & HTTP__C_BLOCKED))
+        http__out_flush(c);
+}
+
+static void on_timeout(http__conn_t *c, const http__tick_t *t)
+{
+    if (t->gen != c->tgen || (c->flags & HTTP__C_SOCK_CLOSED))
+        return;
+    c->tkind = HTTP__T_NONE;
+    switch ((int)t->hdr.ref) {
+    case HTTP__T_HEAD:
+        if (c->phase == HTTP__PH_HEAD && c->rbuf && c->rbuf->start < c->rbuf->end)
+            error_response(c, 408);
+        else
+            http__conn_close(c, 0);
+        break;
+    case HTTP__T_BODY:
+        if (c->phase == HTTP__PH_RUN && c->want) {
+            c->flags |= HTTP__C_BODY_ERR | HTTP__C_CLOSE_AFTER;
+            c->want = 0;
+            http__conn_reply(c, c->req, HTTP__M_BODY, -ETIMEDOUT);
+        } else {
+            http__conn_close(c, -ETIMEDOUT);
+        }
+        break;
+    case HTTP__T_WRITE:
+        http__conn_close(c, -ETIMEDOUT);
+        break;
+    default: /* IDLE, LINGER */
+        http__conn_close(c, 0);
+        break;
+    }
+}
+
+static void on_stop(http__conn_t *c)
+{
+    if (c->flags & HTTP__C_STOPPING)
+        return;
+    c->flags |= HTTP__C_STOPPING;
+    if (c->phase == HTTP__PH_RUN && (c->flags & HTTP__C_HEAD_SENT))
+        c->flags |= HTTP__C_CLOSE_AFTER;
+    /* An idle connection may have a request in its socket that the loop has not reported
+     * yet: read once more before deciding it is idle. */
+    if (c->phase == HTTP__PH_HEAD && !(c->flags & HTTP__C_SOCK_CLOSED) &&
+        (!c->rbuf || c->rbuf->start == c->rbuf->end)) {
+        c->flags |= HTTP__C_RD_READY;
+        conn_read(c);
+    }
+}
+
+static void on_force(http__conn_t *c)
+{
+    c->flags |= HTTP__C_FORCED | HTTP__C_STOPPING;
+    http__conn_close(c, -ECONNABORTED);
+    if (c->fiber != ACT_PID_NONE && !(c->flags & HTTP__C_FIBER_EXITED))
+        act_send_after(c->pid, HTTP__KILL_GRACE_MS,
+                       act_msg_alloc(sizeof(act_msg_t), HTTP__M_KILL_FIBER), NULL);
+}
+
+static int conn_handle(void *state, act_msg_t *m)
+{
+    http__conn_t *c = state;
+    c->flags |= HTTP__C_IN_TURN;
+    switch (m->type) {
+    case HTTP__M_KICK:
+        c->flags &= ~HTTP__C_KICKED;
+        break;
+    case HTTP__M_OUT:
+        on_out(c, (http__out_t *)m);
+        break;
+    case HTTP__M_READ:
+        on_read_req(c, (http__read_t *)m);
+        break;
+    case HTTP__M_TIMEOUT:
+        on_timeout(c, (http__tick_t *)m);
+        break;
+    case HTTP__M_STOP:
+        on_stop(c);
+        break;
+    case HTTP__M_FORCE:
+        on_force(c);
+        break;
+    case HTTP__M_KILL_FIBER:
+        if (c->fiber != ACT_PID_NONE && !(c->flags & HTTP__C_FIBER_EXITED))
+            act_exit(c->fiber, ACT_KILL);
+        break;
+    case HTTP__M_DONE: {
+        const http__reply_t *d = (const http__reply_t *)m;
+        if (d->req == c->req && c->req)
+            on_fiber_done(c, d->status);
+        break;
+    }
+    case ACT_MSG_EXIT: {
+        const act_down_t *d = (const act_down_t *)m;
+        if (d->reason != ACT_NORMAL) {
+            /* Our supervisor is shutting us down (or died): close, then exit with its reason
+             * once the fiber, told by CLOSED, has gone. */
+            c->flags |= HTTP__C_FORCED;
+            c->flags |= HTTP__C_SHUTDOWN;
+            http__conn_close(c, -ECONNABORTED);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    int rc = conn_step(c) ? act_stop(c->flags & HTTP__C_SHUTDOWN ? ACT_SHUTDOWN : ACT_NORMAL) : 0;
+    c->flags &= ~HTTP__C_IN_TURN;
+    return rc;
+}
+
+/* ---- I/O callback -------------------------------------------------------------------------- */
+
+/* ---- life ---------------------------------------------------------------------------------- */
+
+static int conn_init(void *state, void *arg)
+{
+    (void)arg;
+    http__conn_t *c = state;
+    http__worker_t *w = c->w;
+    c->flags |= HTTP__C_INIT_RAN;
+    /* release: pairs with the worker's acquire load in its exit check. */
+    atomic_fetch_sub_explicit(&w->incoming, 1, memory_order_release);
+    /* A failure before INIT_OK leaves the block and the socket to the supervisor's failure
+     * reply (http__conn_start_failed), as sup.h wants of a start's `extra`. */
+    if (ep_ctl(c, EPOLL_CTL_ADD, EP_BASE) != 0)
+        return -errno;
+    act_send(c->pid, act_msg_alloc(sizeof(act_msg_t), HTTP__M_STARTED)); /* to the starter */
+    c->pid = act_self();
+    /* Registering reports bytes that came before it: the first event may be on its way. */
+    c->flags |= HTTP__C_INIT_OK | HTTP__C_ACCEPTED_NEW;
+    c->lnext = w->conns;
+    if (w->conns)
+        w->conns->lprev = c;
+    w->conns = c;
+    w->nconns++;
+    c->phase = HTTP__PH_HEAD;
+    if (w->stopping)
+        c->flags |= HTTP__C_STOPPING;
+    http__conn_rearm(c);
+    return 0;
+}
+
+static void conn_terminate(void *state, int reason)
+{
+    (void)reason;
+    http__conn_t *c = state;
+    http__worker_t *w = c->w;
+    if (!(c->flags & HTTP__C_INIT_OK))
+        return; /* init failed: the supervisor hands the block back to the worker */
+    c->flags |= HTTP__C_TERMINATED;
+    if (c->lprev)
+        c->lprev->lnext = c->lnext;
+    else if (w->conns == c)
+        w->conns = c->lnext;
+    if (c->lnext)
+        c->lnext->lprev = c->lprev;
+    w->nconns--;
+    /* A fiber still running keeps its request (and frees it when it exits: through the link,
+     * a kill of ours is its kill too). */
+    http__conn_close(c, -ECONNABORTED);
+    if (w->stopping && w->nconns == 0)
+        act_send(HTTP__PID(w->pid), act_msg_alloc(sizeof(act_msg_t), HTTP__M_DRAINED));
+    http_server_t *srv = w->srv;
+    act_free(c);
+    http__server_unref(srv);
+}
+
+static const act_behaviour_t conn_behaviour = {
+    .name = "http_conn",
+    .init = conn_init,
+    .handle = conn_handle,
+    .terminate = conn_terminate,
+};
+
+static void peer_copy(http__peer_t *p, const struct sockaddr *sa, socklen_t len)
+{
+    if (sa && sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        p->family = AF_INET;
+        p->port = in->sin_port;
+        memcpy(p->addr, &in->sin_addr, 4);
+    } else if (sa && sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        p->family = AF_INET6;
+        p->port = in6->sin6_port;
+        memcpy(p->addr, &in6->sin6_addr, 16);
+    }
+}
+
+int http__conn_start(http__worker_t *from, http__worker_t *target, int fd,
+                     const struct sockaddr *peer, socklen_t peer_len)
+{
+    http_server_t *srv = target->srv;
+    http__conn_t *c = act_calloc(1, sizeof *c);
+    if (!c)
+        return ACT_ENOMEM;
+    c->w = target;
+    c->fd = fd;
+    c->fiber = ACT_PID_NONE;
+    peer_copy(&c->peer, peer, peer_len);
+    http__server_ref(srv);
+    /* relaxed: the start request's own publication orders it before the connection's init. */
+    atomic_fetch_add_explicit(&target->incoming, 1, memory_order_relaxed);
+    /* The supervisor answers only failures, with c back (http__conn_start_failed). */
+    int rc =
+        act_sup_start_child_async(HTTP__PID(srv->conn_sup), c, ACT_SCHED_ON((int)target->index),
+                                  ACT_SUP_REPLY_ERRORS, HTTP__PID(from->pid), 0);
+    if (rc) {
+        atomic_fetch_sub_explicit(&target->incoming, 1, memory_order_relaxed);
+        http__server_unref(srv);
+        act_free(c);
+    }
+    return rc;
+}
+
+static bool match_started(const act_msg_t *m, void *arg)
+{
+    act_pid_t pid = *(const act_pid_t *)arg;
+    if (m->type == HTTP__M_STARTED)
+        return m->from == pid;
+    return m->type == ACT_MSG_EXIT && ((const act_down_t *)m)->pid == pid;
+}
+
+/* The supervisor's start function (runs in the supervisor's fiber). It does what
+ * act_start_link does, without its wrapper behaviour (16 more bytes in every connection's actor
+ * block, past a mimalloc size class, and an indirect call on every message): spawn linked to
+ * the supervisor, then wait for the init's acknowledgement or the exit of a failed init (the
+ * supervisor traps exits; an EXIT after a successful start stays queued for it). */
+int http__conn_child_start(const act_child_start_t *cs, act_pid_t *out)
+{
+    http__conn_t *c = cs->extra;
+    c->pid = act_self(); /* the starter, until the init takes the field for its own pid */
+    act_spawn_opts_t o = {.behaviour = &conn_behaviour,
+                          .state = c,
+                          .sched = cs->sched,
+                          .link = true,
+                          .trap_exit = true};
+    act_pid_t pid;
+    int rc = act_spawn(&o, &pid);
+    if (rc)
+        return rc;
+    act_msg_t *m;
+    if ((rc = act_receive(match_started, &pid, ACT_INFINITY, &m)) != 0)
+        return rc;
+    if (m->type == ACT_MSG_EXIT) {
+        int reason = ((act_down_t *)m)->reason;
+        act_msg_free(m);
+        return reason < 0 ? reason : ACT_ECHILDSTART;
+    }
+    act_msg_free(m);
+    *out = pid;
+    return 0;
+}
+
+void http__conn_start_failed(http__worker_t *w, void *extra, int status)
+{
+    http__conn_t *c = extra;
+    http_server_t *srv = w->srv;
+    static _Atomic bool said;
+    if (!atomic_exchange_explicit(&said, true, memory_order_relaxed))
+        fprintf(stderr, "http: port %u: a connection could not start: %s\n", srv->port,
+                act_strerror(status));
+    if (!(c->flags & HTTP__C_INIT_RAN))
+        atomic_fetch_sub_explicit(&c->w->incoming, 1, memory_order_relaxed);
+    close(c->fd);
+    /* Its worker may be waiting for it to stop (done() in listen.c). */
+    act_send(HTTP__PID(c->w->pid), act_msg_alloc(sizeof(act_msg_t), HTTP__M_DRAINED));
+    act_free(c);
+    http__server_conn_gone(srv);
+    http__server_unref(srv);
+}
+
+/* The worker asks its connections to stop (graceful) or to close now (forced). */
+void http__conns_signal(http__worker_t *w, uint32_t type)
+{
+    for (http__conn_t *c = w->conns; c; c = c->lnext)
+        act_send(c->pid, act_msg_alloc(sizeof(act_msg_t), type));
+}

@@ -1,0 +1,92 @@
+/*
+ * http_hello: the HTTP benchmark server, beside nginx and h2o (scripts/bench-http.sh).
+ *
+ *   http_hello PORT [SCHEDULERS]
+ *
+ * GET / -> 200 text/plain "Hello, World!"; GET /users/:id -> 200 text/plain "user <id>";
+ * anything else 404. The simplest matching the HTTP layer allows (no router: that is dynamo's),
+ * with the server's default limits, timeouts and protocol checks all on. Listens on
+ * 127.0.0.1; stops gracefully on SIGINT/SIGTERM. HTTP_ACCEPT=single|reuseport picks the accept
+ * mode (the default is the server's).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "actor/act.h"
+#include "http/http.h"
+
+static void hello(http_req_t *req, void *arg)
+{
+    (void)arg;
+    const char *path = http_req_path(req);
+    http_method_t m = http_req_method(req);
+    if (m == HTTP_METHOD_GET || m == HTTP_METHOD_HEAD) {
+        if (path[0] == '/' && path[1] == '\0') {
+            http_resp_header(req, "Content-Type", "text/plain");
+            http_resp_send(req, 200, "Hello, World!", 13);
+            return;
+        }
+        if (strncmp(path, "/users/", 7) == 0 && path[7] && !strchr(path + 7, '/')) {
+            char body[256] = "user ";
+            size_t n = strlen(path + 7);
+            if (n <= sizeof body - 5) {
+                memcpy(body + 5, path + 7, n);
+                http_resp_header(req, "Content-Type", "text/plain");
+                http_resp_send(req, 200, body, n + 5);
+                return;
+            }
+        }
+    }
+    http_resp_header(req, "Content-Type", "text/plain");
+    http_resp_send(req, 404, "Not Found\n", 10);
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    act_system_request_stop(0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: http_hello PORT [SCHEDULERS]\n");
+        return 2;
+    }
+    /* Room for the idle-connection benchmark's 10,000 connections. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    act_config_t ac = {.schedulers = argc > 2 ? (unsigned)atoi(argv[2]) : 0};
+    int rc = act_system_start(&ac);
+    if (rc) {
+        fprintf(stderr, "http_hello: %s\n", act_strerror(rc));
+        return 1;
+    }
+    http_config_t cfg = {.port = (uint16_t)atoi(argv[1]), .handler = hello};
+    const char *mode = getenv("HTTP_ACCEPT");
+    if (mode && strcmp(mode, "single") == 0)
+        cfg.accept_mode = HTTP_ACCEPT_SINGLE;
+    else if (mode && strcmp(mode, "reuseport") == 0)
+        cfg.accept_mode = HTTP_ACCEPT_REUSEPORT;
+    http_server_t *srv;
+    rc = http_server_start(&cfg, &srv);
+    if (rc) {
+        fprintf(stderr, "http_hello: port %s: %s\n", argv[1], http_strerror(rc));
+        act_system_stop();
+        return 1;
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    fprintf(stderr, "http_hello: listening on 127.0.0.1:%u, %u schedulers\n", http_server_port(srv),
+            act_sched_count());
+    act_system_wait();
+    http_server_stop(srv, 5000);
+    act_system_stop();
+    return 0;
+}
