@@ -13,7 +13,7 @@ PEERS_DIR=${PEERS_DIR:-$(cd "$ROOT/.." && pwd)/shared/peers}
 [ -x "$PEERS_DIR/actor/run.sh" ] || { echo "bench-actor: no Erlang peer at $PEERS_DIR/actor (set PEERS_DIR)" >&2; exit 1; }
 REPEAT=${REPEAT:-1}
 scripts/setup.sh --bench
-scripts/build.sh release >/dev/null
+cmake --preset release >/dev/null && cmake --build --preset release --target actor_bench >/dev/null
 BENCH=build/release/tests/bench/actor_bench
 OUT=build/bench-actor.jsonl
 : > "$OUT"

@@ -31,8 +31,8 @@ static const act_behaviour_t acc = {.name = "acc", .init = acc_init, .handle = a
 Test(spawn, plain_actor_keeps_state_across_messages)
 {
     act_pid_t pid;
-    act_spawn_opts_t o = {.behaviour = &acc, .state_size = sizeof(acc_t),
-                          .arg = (void *)(uintptr_t)act_self()};
+    act_spawn_opts_t o = {
+        .behaviour = &acc, .state_size = sizeof(acc_t), .arg = (void *)(uintptr_t)act_self()};
     cr_assert_eq(act_spawn(&o, &pid), 0);
     cr_assert_neq(pid, ACT_PID_NONE);
     for (int i = 1; i <= 100; i++)
@@ -173,8 +173,8 @@ static void pinned_fiber(void *arg)
 Test(spawn, pinned_actor_stays_on_its_scheduler)
 {
     for (int s = 0; s < 2; s++) {
-        act_spawn_opts_t o = {.fiber = pinned_fiber, .arg = (void *)(uintptr_t)act_self(),
-                              .sched = ACT_SCHED_ON(s)};
+        act_spawn_opts_t o = {
+            .fiber = pinned_fiber, .arg = (void *)(uintptr_t)act_self(), .sched = ACT_SCHED_ON(s)};
         cr_assert_eq(act_spawn(&o, NULL), 0);
         cr_assert_eq(tu_recv_int(TU_INT, 5000), s);
     }
@@ -183,8 +183,8 @@ Test(spawn, pinned_actor_stays_on_its_scheduler)
 Test(spawn, pids_are_not_reused_for_new_actors)
 {
     act_pid_t first;
-    act_spawn_opts_t o = {.behaviour = &acc, .state_size = sizeof(acc_t),
-                          .arg = (void *)(uintptr_t)act_self()};
+    act_spawn_opts_t o = {
+        .behaviour = &acc, .state_size = sizeof(acc_t), .arg = (void *)(uintptr_t)act_self()};
     cr_assert_eq(act_spawn(&o, &first), 0);
     tu_send_int(first, TU_INT, -1);
     tu_recv_int(TU_INT, 5000);
