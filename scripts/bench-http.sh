@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # HTTP benchmarks: tests/bench/http_hello beside nginx and h2o, in one run on this machine.
-#   usage: scripts/bench-http.sh [SCENARIO...]   (default: pinned unpinned pipelined idle)
+#   usage: scripts/bench-http.sh [SCENARIO...]   (default: pinned unpinned pipelined close idle)
 # Scenarios (the peers' scripts in ../shared/peers/http do the measuring):
 #   pinned     server on CPU 1 (one scheduler / worker), wrk -t1 -c64 on CPU 0, GET / and
 #              GET /users/42
@@ -8,6 +8,8 @@
 #              scheduler and a single acceptor dealing sockets out (HTTP_ACCEPT)
 #   pipelined  as pinned, 16 requests per write (pipeline.lua)
 #   idle       RSS per idle keep-alive connection, 10,000 connections (idle_conns.py)
+#   close      a new connection per request ("Connection: close"), two schedulers / workers,
+#              wrk -t2 -c64 unpinned: the cost of accepting and starting a connection
 # Prints every JSON line to build/bench-http.jsonl and a table of ratios to each peer (> 1:
 # we are better). Environment: PEERS_DIR (default ../shared/peers next to the repository),
 # REPEAT (runs per figure, median reported; default 3), DURATION (s, default 10), BENCH_LOCK
@@ -22,7 +24,7 @@ PEERS=$PEERS_DIR/http
 REPEAT=${REPEAT:-3}
 DURATION=${DURATION:-10}
 SCENARIOS=("$@")
-[ ${#SCENARIOS[@]} -eq 0 ] && SCENARIOS=(pinned unpinned pipelined idle)
+[ ${#SCENARIOS[@]} -eq 0 ] && SCENARIOS=(pinned unpinned pipelined close idle)
 
 scripts/setup.sh --bench
 if [ -z "${HTTP_HELLO:-}" ]; then
@@ -51,6 +53,14 @@ cp "$PEERS/run.sh" "$WORK/pipe/run.sh"
        s/local path = args\[2\] or "\/"/local path = os.getenv("PIPE_PATH") or "\/"/' "$PEERS/pipeline.lua"
   cat "$PEERS/report.lua"
 } > "$WORK/pipe/report.lua"
+
+# The same for the close runs: every request asks for "Connection: close".
+mkdir -p "$WORK/close"
+cp "$PEERS/run.sh" "$WORK/close/run.sh"
+{
+  echo 'wrk.headers["Connection"] = "close"'
+  cat "$PEERS/report.lua"
+} > "$WORK/close/report.lua"
 
 PORT=${PORT_BASE:-18480}
 next_port() { PORT=$((PORT + 1)); } # a fresh port per server: no TIME_WAIT or late exit in the way
@@ -142,6 +152,21 @@ for scenario in "${SCENARIOS[@]}"; do
           local_j=$(env SERVER_PID="$SERVER" DURATION="$DURATION" WARMUP=2 WRK_CPU=0 THREADS=1 \
                     CONNS=64 PIPE_DEPTH=16 PIPE_PATH=/ "$WORK/pipe/run.sh" "$port" /)
           emit "$peer" "pipelined /" 1 "$local_j"
+          stop
+        done
+        ;;
+      close)
+        for peer in dynamo dynamo-single nginx h2o; do
+          next_port
+          port=$PORT
+          case $peer in
+            dynamo) start dynamo all 2 "$port" HTTP_ACCEPT=reuseport ;;
+            dynamo-single) start dynamo all 2 "$port" HTTP_ACCEPT=single ;;
+            *) start "$peer" all 2 "$port" ;;
+          esac
+          j=$(env SERVER_PID="$SERVER" DURATION="$DURATION" WARMUP=2 THREADS=2 CONNS=64 \
+              "$WORK/close/run.sh" "$port" /)
+          emit "$peer" "close /" 2 "$j"
           stop
         done
         ;;

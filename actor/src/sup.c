@@ -846,6 +846,7 @@ int act_sup_start_link(const act_sup_spec_t *spec, act_pid_t *out)
     act_spawn_opts_t o = {
         .fiber = sup_main,
         .arg = s,
+        .sched = spec->sched,
         .link = true,
         .trap_exit = true,
         .monitor = act__self_traps() ? NULL : &mref,
@@ -866,10 +867,14 @@ int act_sup_child_start(const act_child_start_t *cs, act_pid_t *out)
     const act_sup_spec_t *mod = cs->spec->mod;
     if (!mod)
         return ACT_EBADARG;
-    if (!cs->spec->name)
+    if (!cs->spec->name && (mod->sched != ACT_SCHED_ANY || cs->sched == ACT_SCHED_ANY))
         return act_sup_start_link(mod, out);
-    act_sup_spec_t named = *mod;
-    named.name = cs->spec->name;
-    named.register_name = true;
-    return act_sup_start_link(&named, out);
+    act_sup_spec_t copy = *mod;
+    if (cs->spec->name) {
+        copy.name = cs->spec->name;
+        copy.register_name = true;
+    }
+    if (copy.sched == ACT_SCHED_ANY)
+        copy.sched = cs->sched;
+    return act_sup_start_link(&copy, out);
 }

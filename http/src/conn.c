@@ -970,7 +970,7 @@ int http__conn_start(http__worker_t *from, http__worker_t *target, int fd,
     atomic_fetch_add_explicit(&target->incoming, 1, memory_order_relaxed);
     /* The supervisor answers only failures, with c back (http__conn_start_failed). */
     int rc =
-        act_sup_start_child_async(HTTP__PID(srv->conn_sup), c, ACT_SCHED_ON((int)target->index),
+        act_sup_start_child_async(HTTP__PID(target->conn_sup), c, ACT_SCHED_ON((int)target->index),
                                   ACT_SUP_REPLY_ERRORS, HTTP__PID(from->pid), 0);
     if (rc) {
         atomic_fetch_sub_explicit(&target->incoming, 1, memory_order_relaxed);

@@ -227,6 +227,9 @@ struct http__worker {
     /* Stored by the spawner and by the worker itself (same value, either may come first);
      * relaxed: the reader learnt of the worker through the runtime's own publication. */
     _Atomic act_pid_t pid;
+    /* Its connections' dynamic supervisor, pinned to its scheduler (set before the workers
+     * start, so they see it): a connection starts with no hop to another scheduler. */
+    _Atomic act_pid_t conn_sup;
     int lfd; /* listening socket, or -1 */
     uv_poll_t lpoll;
     int efd;         /* the epoll set of its connections (edge-triggered), or -1 */
@@ -267,8 +270,6 @@ struct http_server {
     unsigned nworkers;
     http_accept_mode_t mode;
     _Atomic act_pid_t listener; /* stored like http__worker_t.pid */
-    _Atomic act_pid_t conn_sup; /* the connections' dynamic supervisor (set before the workers
-                                   start, so they see it) */
     size_t server_name_len;
     http__worker_t *workers; /* nworkers, cache-line aligned */
     unsigned live_workers;   /* listener's count */

@@ -2,8 +2,9 @@
  * Servers: configuration, the listener actor, start and graceful stop.
  *
  * http_server_start binds in the caller (so a taken port is an error right there), then spawns
- * the listener: a fiber, because it starts the connections' dynamic supervisor with
- * act_sup_start_link (which waits), then one worker per scheduler, all linked to it. The
+ * the listener: a fiber, because it starts the connections' dynamic supervisors with
+ * act_sup_start_link (which waits; one per scheduler, pinned there), then one worker per
+ * scheduler, all linked to it. The
  * server's memory is reference-counted: the caller's handle, the listener, each worker (until
  * its libuv handles have closed), each connection (until its socket's handle has closed) and
  * each request hold one, so it outlives whatever still runs on it, also when the system stops
@@ -12,7 +13,7 @@
  * Stop (the listener): WCLOSE to every worker; once all listening sockets are closed, WSTOP
  * to every worker (each tells its connections, and exits when they are gone); at the deadline
  * WFORCE (connections close at once, their fibers get CLOSED, and are killed a second later if
- * still running). The listener exits when its last worker has, after stopping the supervisor.
+ * still running). The listener exits when its last worker has, after stopping the supervisors.
  * An exit signal from the listener's own parent (a supervisor embedding the server) starts
  * the same stop.
  */
@@ -90,7 +91,7 @@ static void to_workers(http_server_t *srv, uint32_t type)
             act_send(HTTP__PID(srv->workers[i].pid), act_msg_alloc(sizeof(act_msg_t), type));
 }
 
-/* Starts the connections' supervisor, then the workers. */
+/* Starts the connections' supervisors, then the workers. */
 static int listener_setup(http_server_t *srv)
 {
     const act_child_spec_t conn_tmpl = {
@@ -102,18 +103,24 @@ static int listener_setup(http_server_t *srv)
          * its connection is gone); past this it is killed, and so is its handler. */
         .shutdown = 5000,
     };
-    const act_sup_spec_t sup = {
-        .name = "http_conns",
-        .strategy = ACT_SIMPLE_ONE_FOR_ONE,
-        .max_children = srv->lim.max_connections == HTTP_UNLIMITED ? 0 : srv->lim.max_connections,
-        .children = &conn_tmpl,
-        .nchildren = 1,
-    };
     act_pid_t pid;
-    int rc = act_sup_start_link(&sup, &pid);
-    if (rc)
-        return rc;
-    atomic_store_explicit(&srv->conn_sup, pid, memory_order_relaxed);
+    int rc;
+    /* One supervisor per scheduler, beside the connections it starts there (the server's
+     * own count enforces max_connections across them; max_children is a second fence). */
+    for (unsigned i = 0; i < srv->nworkers; i++) {
+        const act_sup_spec_t sup = {
+            .name = "http_conns",
+            .strategy = ACT_SIMPLE_ONE_FOR_ONE,
+            .max_children =
+                srv->lim.max_connections == HTTP_UNLIMITED ? 0 : srv->lim.max_connections,
+            .children = &conn_tmpl,
+            .nchildren = 1,
+            .sched = ACT_SCHED_ON((int)i),
+        };
+        if ((rc = act_sup_start_link(&sup, &pid)) != 0)
+            return rc; /* the ones started die with us through the links */
+        atomic_store_explicit(&srv->workers[i].conn_sup, pid, memory_order_relaxed);
+    }
     for (unsigned i = 0; i < srv->nworkers; i++) {
         act_spawn_opts_t o = {.behaviour = &http__worker_behaviour,
                               .state = &srv->workers[i],
@@ -157,8 +164,9 @@ static int listener_handle(http_server_t *srv, act_msg_t *m)
                 return d->reason; /* a worker crashed: the server goes down with it */
             return --srv->live_workers == 0 ? 1 : 0;
         }
-        if (d->pid == HTTP__PID(srv->conn_sup))
-            return d->reason == ACT_NORMAL ? ACT_SHUTDOWN : d->reason;
+        for (unsigned i = 0; i < srv->nworkers; i++)
+            if (d->pid == HTTP__PID(srv->workers[i].conn_sup))
+                return d->reason == ACT_NORMAL ? ACT_SHUTDOWN : d->reason;
         /* Our parent (when a supervisor started us) asks us to stop: gracefully. */
         if (!srv->stopping) {
             http__stop_t *st = act_msg_new(http__stop_t, HTTP__M_LSTOP);
@@ -204,8 +212,9 @@ static void listener_main(void *arg)
         if (rc)
             act_fail(rc);
     }
-    /* Every worker is gone, so is every connection: the supervisor has nothing left. */
-    act_sup_stop(HTTP__PID(srv->conn_sup), ACT_INFINITY);
+    /* Every worker is gone, so is every connection: the supervisors have nothing left. */
+    for (unsigned i = srv->nworkers; i-- > 0;)
+        act_sup_stop(HTTP__PID(srv->workers[i].conn_sup), ACT_INFINITY);
 }
 
 /* ---- the API ------------------------------------------------------------------------------- */

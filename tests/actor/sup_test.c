@@ -738,6 +738,41 @@ Test(sup_tree, walk_and_dump_a_nested_tree)
     cr_assert_eq(act_sup_walk(root, NULL, NULL), ACT_EBADARG);
 }
 
+static void expect_on_sched(act_pid_t pid, int sched)
+{
+    act_info_t info;
+    cr_assert_eq(act_info(pid, &info), 0);
+    cr_assert(info.pinned);
+    cr_assert_eq(info.sched, sched);
+}
+
+Test(sup_tree, supervisors_can_be_pinned_to_a_scheduler)
+{
+    /* A supervisor pinned beside the children it starts there (the HTTP server keeps one
+     * connection supervisor per scheduler this way); a supervisor started as a dynamic child
+     * takes the scheduler asked for in act_sup_start_child. */
+    static const act_child_spec_t leaf_kids[] = {W("x", 5)};
+    static const act_sup_spec_t leaf = {.name = "leaf", .children = leaf_kids, .nchildren = 1};
+    static const act_child_spec_t tmpl[] = {{ACT_SUP_CHILD("leaf", &leaf)}};
+    for (int i = 0; i < 2; i++) {
+        act_sup_spec_t spec = {.name = "pinned",
+                               .strategy = ACT_SIMPLE_ONE_FOR_ONE,
+                               .children = tmpl,
+                               .nchildren = 1,
+                               .sched = ACT_SCHED_ON(i)};
+        act_pid_t sup, kid;
+        cr_assert_eq(act_sup_start_link(&spec, &sup), 0);
+        expect_on_sched(sup, i);
+        cr_assert_eq(act_sup_start_child(sup, NULL, ACT_SCHED_ON(1 - i), &kid), 0);
+        expect_on_sched(kid, 1 - i);
+        cr_assert_eq(act_sup_stop(sup, MS(5000)), 0);
+    }
+    act_sup_spec_t bad = {
+        .name = "bad", .children = leaf_kids, .nchildren = 1, .sched = ACT_SCHED_ON(99)};
+    act_pid_t sup;
+    cr_assert_neq(act_sup_start_link(&bad, &sup), 0);
+}
+
 /* A fiber child that acknowledges, then only ever waits for a message nobody sends: what is
  * sent to it piles up in its mailbox. */
 enum { NEVER = ACT_MSG_USER + 77, NOISE, WHO_AM_I };

@@ -138,6 +138,12 @@ typedef struct act_sup_spec {
     const act_child_spec_t *children; /* in start order; SIMPLE_ONE_FOR_ONE: exactly one, the
                                          template (started by nobody until asked) */
     size_t nchildren;
+    /* Where the supervisor itself runs (act_spawn_opts_t.sched): ACT_SCHED_ANY (default), or
+     * ACT_SCHED_ON(i) / ACT_SCHED_SELF to keep it beside the children it starts there (a
+     * dynamic supervisor per scheduler starts children on its own scheduler with no hand-off).
+     * As a supervisor's child (act_sup_child_start) the child spec's `sched` applies when this
+     * is ACT_SCHED_ANY. */
+    int sched;
 } act_sup_spec_t;
 
 /* Starts a supervisor linked to the caller and waits until all its children run. *out (may
