@@ -901,9 +901,12 @@ static int conn_init(void *state, void *arg)
     w->conns = c;
     w->nconns++;
     c->phase = HTTP__PH_HEAD;
-    if (w->stopping)
-        c->flags |= HTTP__C_STOPPING;
     http__conn_rearm(c);
+    /* Started after its worker was told to stop (WSTOP went to the connections it had): stop
+     * as they do, reading once for a request that may be waiting, rather than waiting for the
+     * header timeout with nothing to wake us. */
+    if (w->stopping)
+        act_send(c->pid, act_msg_alloc(sizeof(act_msg_t), HTTP__M_STOP));
     return 0;
 }
 

@@ -4,11 +4,11 @@
  * http_server_start binds in the caller (so a taken port is an error right there), then spawns
  * the listener: a fiber, because it starts the connections' dynamic supervisors with
  * act_sup_start_link (which waits; one per scheduler, pinned there), then one worker per
- * scheduler, all linked to it. The
- * server's memory is reference-counted: the caller's handle, the listener, each worker (until
- * its libuv handles have closed), each connection (until its socket's handle has closed) and
- * each request hold one, so it outlives whatever still runs on it, also when the system stops
- * with connections open.
+ * scheduler, all linked to it. The server's memory is reference-counted: the caller's handle,
+ * the listener, each worker (until its libuv handles have closed), each connection (until its
+ * socket's handle has closed) and each request hold one, so it outlives whatever still runs
+ * on it, also when the system stops with connections open. http_server_child_start starts the
+ * listener with act_start_link instead, linked to a supervisor; it acknowledges once serving.
  *
  * Stop (the listener): WCLOSE to every worker; once all listening sockets are closed, WSTOP
  * to every worker (each tells its connections, and exits when they are gone); at the deadline
@@ -17,6 +17,7 @@
  * An exit signal from the listener's own parent (a supervisor embedding the server) starts
  * the same stop.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -170,7 +171,7 @@ static int listener_handle(http_server_t *srv, act_msg_t *m)
         /* Our parent (when a supervisor started us) asks us to stop: gracefully. */
         if (!srv->stopping) {
             http__stop_t *st = act_msg_new(http__stop_t, HTTP__M_LSTOP);
-            st->timeout_ms = 5000;
+            st->timeout_ms = srv->cfg.stop_timeout_ms;
             act_send(act_self(), &st->hdr);
         }
         return 0;
@@ -197,10 +198,12 @@ static void listener_main(void *arg)
     int rc = listener_setup(srv);
     if (rc) {
         fprintf(stderr, "http: port %u: cannot start: %s\n", srv->port, act_strerror(rc));
+        act_init_ack(rc); /* started by http_server_child_start: fails its start */
         act_fail(rc);
     }
     if (srv->cfg.name)
         act_register(srv->cfg.name, act_self());
+    act_init_ack(0); /* started by http_server_child_start: it serves now (else a no-op) */
     for (;;) {
         act_msg_t *m;
         if (act_receive(NULL, NULL, ACT_INFINITY, &m) != 0)
@@ -247,7 +250,7 @@ static char *dup_or_null(const char *s)
     return s ? act_strdup(s) : NULL;
 }
 
-int http_server_start(const http_config_t *cfg, http_server_t **out)
+static int server_start(const http_config_t *cfg, http_server_t **out, bool linked)
 {
     if (!cfg || !cfg->handler || !out)
         return ACT_EBADARG;
@@ -267,6 +270,8 @@ int http_server_start(const http_config_t *cfg, http_server_t **out)
     srv->cfg.name = dup_or_null(cfg->name);
     if (srv->cfg.backlog <= 0)
         srv->cfg.backlog = 4096;
+    if (srv->cfg.stop_timeout_ms <= 0)
+        srv->cfg.stop_timeout_ms = DEFAULT_STOP_MS;
     srv->lim = cfg->limits;
     limits_defaults(&srv->lim);
     srv->cfg.limits = srv->lim;
@@ -302,13 +307,44 @@ int http_server_start(const http_config_t *cfg, http_server_t **out)
     http__server_ref(srv); /* the listener's */
     act_spawn_opts_t o = {.fiber = listener_main, .arg = srv, .trap_exit = true};
     act_pid_t lpid;
-    rc = act_spawn(&o, &lpid);
+    rc = linked ? act_start_link(&o, ACT_INFINITY, &lpid) : act_spawn(&o, &lpid);
     if (rc) {
-        server_free(srv);
+        /* The listener stores its pid first thing, after setting its exit hook: if it never
+         * ran, its reference is ours to drop too; if it did, its hook drops it. */
+        if (HTTP__PID(srv->listener) == ACT_PID_NONE)
+            http__server_unref(srv);
+        http__server_unref(srv);
         return rc;
     }
     atomic_store_explicit(&srv->listener, lpid, memory_order_relaxed);
     *out = srv;
+    return 0;
+}
+
+int http_server_start(const http_config_t *cfg, http_server_t **out)
+{
+    return server_start(cfg, out, false);
+}
+
+#define CHILD_RETRY_MS 1000
+
+int http_server_child_start(const act_child_start_t *cs, act_pid_t *out)
+{
+    const http_config_t *cfg = cs->arg;
+    http_server_t *srv;
+    int rc;
+    /* A restart may come before the old workers, on other schedulers, have closed the
+     * listening sockets of the incarnation that just died: give them a moment. */
+    for (int64_t waited = 0;; waited += 5) {
+        rc = server_start(cfg, &srv, true);
+        if (rc != -EADDRINUSE || waited >= CHILD_RETRY_MS)
+            break;
+        act_sleep(5);
+    }
+    if (rc)
+        return rc;
+    *out = HTTP__PID(srv->listener);
+    http_server_free(srv); /* the listener keeps the server alive */
     return 0;
 }
 

@@ -1,4 +1,6 @@
 /* Servers: start and stop, accept modes, max_connections, graceful stop and its deadline. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <string.h>
@@ -198,4 +200,103 @@ Test(server, system_stop_with_requests_in_flight_leaks_nothing)
     for (int i = 0; i < 4; i++)
         hu_close(c[i]);
     /* hu_fini checks that nothing leaked. */
+}
+
+/* ---- a server in a supervision tree --------------------------------------------------------- */
+
+static uint16_t free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static act_pid_t wait_new_listener(act_pid_t old)
+{
+    for (int i = 0; i < 400; i++) {
+        act_pid_t p = act_whereis("web");
+        if (p != ACT_PID_NONE && p != old)
+            return p;
+        usleep(5000);
+    }
+    return ACT_PID_NONE;
+}
+
+static void expect_hello(uint16_t port)
+{
+    hu_resp_t r;
+    cr_assert_eq(hu_exchange(port, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r), 200);
+    cr_expect_str_eq(r.body, "hello");
+    hu_resp_free(&r);
+}
+
+Test(server, runs_under_a_supervisor_restarts_on_its_port_and_stops_with_it)
+{
+    static http_config_t cfg = {.handler = hu_handler, .name = "web"};
+    cfg.port = free_port();
+    static const act_child_spec_t kids[] = {{HTTP_SERVER_CHILD("web", &cfg)}};
+    act_sup_spec_t spec = {
+        .name = "web_sup", .children = kids, .nchildren = 1, .max_restarts = 10, .max_seconds = 5};
+    act_pid_t sup;
+    cr_assert_eq(act_sup_start_link(&spec, &sup), 0);
+    act_pid_t listener = act_whereis("web");
+    cr_assert_neq(listener, ACT_PID_NONE, "the server serves when its start returns");
+    expect_hello(cfg.port);
+
+    /* Killed (and crashed) servers come back on the same port, at once. */
+    for (int i = 0; i < 4; i++) {
+        /* A connection of the old incarnation that has served a request, and one that has
+         * just connected (it may still be starting). */
+        hu_conn_t *idle = hu_connect(cfg.port);
+        hu_resp_t r;
+        hu_send(idle, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", -1);
+        cr_assert_eq(hu_read(idle, &r, false), 0);
+        hu_resp_free(&r);
+        hu_conn_t *fresh = i % 2 ? NULL : hu_connect(cfg.port);
+        /* A shutdown signal is a graceful stop (then the permanent child comes back); a kill
+         * is not trappable and takes the server down at once. */
+        act_exit(listener, i % 2 ? ACT_KILL : ACT_SHUTDOWN);
+        act_pid_t next = wait_new_listener(listener);
+        cr_assert_neq(next, ACT_PID_NONE, "restart %d", i);
+        cr_expect(hu_closed_within(idle, 2000), "the old server's connections go with it");
+        hu_close(idle);
+        if (fresh) {
+            cr_expect(hu_closed_within(fresh, 2000), "a silent new connection is closed too");
+            hu_close(fresh);
+        }
+        expect_hello(cfg.port);
+        listener = next;
+    }
+
+    /* The supervisor's shutdown is a graceful stop: a request in flight is answered. */
+    hu_conn_t *c = hu_connect(cfg.port);
+    hu_send(c, "GET /sleep?ms=200 HTTP/1.1\r\nHost: t\r\n\r\n", -1);
+    usleep(50000);
+    cr_assert_eq(act_sup_stop(sup, MS(10000)), 0);
+    hu_resp_t r;
+    cr_assert_eq(hu_read(c, &r, false), 0);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(hu_header(&r, "connection"), "close");
+    hu_resp_free(&r);
+    hu_close(c);
+    cr_expect_not(act_is_alive(listener));
+    cr_expect_eq(hu_try_connect(cfg.port), NULL, "nothing listens after the stop");
+    cr_expect_eq(act_whereis("web"), ACT_PID_NONE);
+}
+
+Test(server, a_child_start_on_a_taken_port_fails_the_supervisor_start)
+{
+    uint16_t port = hu_serve(NULL, NULL);
+    static http_config_t cfg = {.handler = hu_handler};
+    cfg.port = port;
+    static const act_child_spec_t kids[] = {{HTTP_SERVER_CHILD("web", &cfg)}};
+    act_sup_spec_t spec = {.name = "web_sup", .children = kids, .nchildren = 1};
+    act_pid_t sup = ACT_PID_NONE;
+    cr_assert_eq(act_sup_start_link(&spec, &sup), ACT_ECHILDSTART);
+    cr_assert_eq(sup, ACT_PID_NONE);
+    expect_hello(port); /* the server holding the port is untouched */
 }

@@ -73,6 +73,8 @@ typedef struct http_config {
     const char *server_name; /* Server header value ["dynamo"]; "" sends none */
     size_t stack_size;       /* request fiber stack [0: the runtime's default] */
     const char *name;        /* registers the listener actor under this name (optional) */
+    int64_t stop_timeout_ms; /* graceful stop asked by an exit signal (a supervisor shutting
+                                the server down): in-flight requests get this long [5000] */
 } http_config_t;
 
 /* Starts a server: binds and listens at once (so a taken port fails here, -EADDRINUSE), then
@@ -80,6 +82,18 @@ typedef struct http_config {
  * bad host), ACT_ENOTRUNNING, -errno from socket/bind/listen, or ACT_ENOMEM. Any thread
  * (a plain actor too: it never blocks). */
 HTTP_API int http_server_start(const http_config_t *cfg, http_server_t **out);
+
+/* A start function for supervisor child specs (sup.h): starts the server configured by
+ * cs->arg (a const http_config_t *, borrowed for the supervisor's life), linked to the
+ * supervisor, and returns once it serves (0, or http_server_start's errors: a port still held
+ * by the previous incarnation of a restarting server is retried for up to 1 s before
+ * -EADDRINUSE). The child is the listener; the caller's handle is not kept, so name the server
+ * (cfg.name) to find it. The supervisor's shutdown signal makes it stop gracefully within
+ * cfg.stop_timeout_ms; HTTP_SERVER_CHILD gives the child a shutdown well above that.
+ *     static const act_child_spec_t kids[] = {{HTTP_SERVER_CHILD("web", &web_cfg)}};   */
+HTTP_API int http_server_child_start(const act_child_start_t *cs, act_pid_t *out);
+#define HTTP_SERVER_CHILD(id_, cfg_)                                                               \
+    .id = (id_), .start = http_server_child_start, .arg = (void *)(cfg_), .shutdown = 15000
 
 /* The bound port (useful with port 0). Any thread. */
 HTTP_API uint16_t http_server_port(const http_server_t *srv);
