@@ -415,9 +415,9 @@ void act__die(act__actor_t *a, int reason, const char *text)
         act__registry_drop_pid(a);
     act__signal_notify_exit(a, reason, a->ext ? a->ext->exit_text : NULL);
     if (a->kind == ACT__FIBER)
-        act__rcv_free(&a->fib->rcv);
+        act__rcv_free(a, &a->fib->rcv);
     else if (a->kind == ACT__PROXY)
-        act__rcv_free(&a->proxy->rcv);
+        act__rcv_free(a, &a->proxy->rcv);
     drain(a);
     a->status = ACT__DEAD;
     act__slot_free(&t->slots, (uint32_t)a->pid);
@@ -678,7 +678,7 @@ void act__proxy_free_all(void)
         act__actor_t *a = t->current;
         if (!a)
             continue;
-        act__rcv_free(&a->proxy->rcv);
+        act__rcv_free(a, &a->proxy->rcv);
         atomic_store_explicit(&act__slot_at((uint32_t)a->pid)->actor, NULL, memory_order_relaxed);
         t->current = NULL;
         actor_free(&a->retire);

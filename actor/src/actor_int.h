@@ -295,7 +295,7 @@ void act__signal_notify_exit(act__actor_t *a, int reason, const char *text);
 act_down_t *act__down_new(uint32_t type, act_pid_t pid, int reason, const char *text);
 
 /* receive.c */
-void act__rcv_free(act__rcv_t *r);
+void act__rcv_free(act__actor_t *a, act__rcv_t *r);
 
 /* timer.c */
 int act__timers_init(act__sched_t *s);

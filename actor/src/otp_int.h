@@ -66,4 +66,9 @@ const char *act__reason_text(int reason, char *buf, size_t len);
 /* app.c, for node.c: the death that stopped the node, as text ("" if none). */
 void act__app_death(char *buf, size_t len);
 
+/* A start request that reached a dead dynamic supervisor (signal.c): answers ACT_ENOPROC
+ * with the request's extra to its reply_to, unless it asked for no reply. Returns the message
+ * for the caller to free, or NULL if it is gone. */
+act_msg_t *act__sup_start_bounce(act_sup_start_req_t *q);
+
 #endif

@@ -25,12 +25,12 @@ static inline act_msg_t *msg_of(act__node_t *n)
     return ACT_CONTAINER_OF(n, act_msg_t, _node);
 }
 
-void act__rcv_free(act__rcv_t *r)
+void act__rcv_free(act__actor_t *a, act__rcv_t *r)
 {
     act_msg_t *m = r->save_head;
     while (m) {
         act_msg_t *next = (act_msg_t *)atomic_load_explicit(&m->_node.next, memory_order_relaxed);
-        act_msg_free(m);
+        act__signal_dead(a, m); /* set aside, never taken: answered as if it came too late */
         m = next;
     }
     r->save_head = r->save_tail = NULL;

@@ -11,11 +11,13 @@
  * (demonitored) is dropped.
  *
  * A request that reaches an actor after its death (its drain, or the final drain before its
- * memory is freed) is answered with ACT_NOPROC: LINK with a LINK_EXIT, MONITOR with a DOWN.
+ * memory is freed) is answered with ACT_NOPROC: LINK with a LINK_EXIT, MONITOR with a DOWN, an
+ * asynchronous supervisor start with its result (so the requester gets its `extra` back).
  */
 #include <string.h>
 
 #include "actor_int.h"
+#include "otp_int.h"
 
 act_down_t *act__down_new(uint32_t type, act_pid_t pid, int reason, const char *text)
 {
@@ -151,8 +153,11 @@ void act__signal_dead(act__actor_t *a, act_msg_t *m)
             down_send(m->from, ACT__SIG_LINK_EXIT, 0, a->pid, ACT_NOPROC, NULL);
         else if (m->type == ACT__SIG_MONITOR && m->from)
             down_send(m->from, ACT_MSG_DOWN, m->ref, a->pid, ACT_NOPROC, NULL);
+        else if (m->type == ACT_MSG_SUP_START_CHILD)
+            m = act__sup_start_bounce((act_sup_start_req_t *)m);
     }
-    act_msg_free(m);
+    if (m)
+        act_msg_free(m);
 }
 
 void act__signal_notify_exit(act__actor_t *a, int reason, const char *text)

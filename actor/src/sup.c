@@ -46,6 +46,8 @@ struct child {
 };
 
 typedef struct sup {
+    child_t *starting; /* a dynamic child whose start function runs (it may block, and the
+                               supervisor may be killed meanwhile: sup_free frees it) */
     act_pid_t self;
     act_pid_t parent;
     char *name;
@@ -111,6 +113,7 @@ static void sup_free(sup_t *s)
             s->retry = next;
         }
     }
+    act_free(s->starting);
     act__map_deinit(&s->bypid);
     act_free((char *)s->tmpl.id);
     act_free(s->ring);
@@ -617,7 +620,9 @@ static int dyn_start(sup_t *s, void *extra, int sched, act_pid_t *out)
     c->spec = &s->tmpl;
     c->extra = extra;
     c->sched = sched;
+    s->starting = c;
     int rc = start_child(s, c);
+    s->starting = NULL;
     if (rc || c->pid == ACT_PID_NONE) {
         act_free(c);
         return rc;

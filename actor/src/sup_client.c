@@ -129,6 +129,22 @@ int act_sup_start_child(act_pid_t sup, void *extra, int sched, act_pid_t *out)
     return simple_call(sup, q, out);
 }
 
+act_msg_t *act__sup_start_bounce(act_sup_start_req_t *q)
+{
+    if (q->reply == ACT_SUP_REPLY_NONE || q->reply_to == ACT_PID_NONE)
+        return &q->hdr;
+    act_sup_started_t *r = act_msg_new(act_sup_started_t, ACT_MSG_SUP_STARTED);
+    r->hdr.from = q->hdr.from;
+    r->status = ACT_ENOPROC;
+    r->pid = ACT_PID_NONE;
+    r->extra = q->extra;
+    r->tag = q->tag;
+    act_pid_t to = q->reply_to;
+    act_msg_free(&q->hdr);
+    act_send(to, &r->hdr);
+    return NULL;
+}
+
 int act_sup_start_child_async(act_pid_t sup, void *extra, int sched, unsigned reply,
                               act_pid_t reply_to, uint64_t tag)
 {

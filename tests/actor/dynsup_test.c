@@ -39,11 +39,15 @@ static int conn_handle(void *state, act_msg_t *msg)
 
 static const act_behaviour_t conn = {.name = "conn", .init = conn_init, .handle = conn_handle};
 
+enum { SLOW_START = 1000 };
+
 /* The template's start function: spawn linked, on the requested scheduler, no wait. */
 static int conn_start(const act_child_start_t *cs, act_pid_t *out)
 {
     if ((intptr_t)cs->extra < 0)
         return -ECONNRESET; /* the socket died before its child started */
+    if ((intptr_t)cs->extra == SLOW_START)
+        act_sleep(300); /* a start that keeps the supervisor busy */
     act_spawn_opts_t o = {
         .behaviour = &conn,
         .state_size = sizeof(conn_t),
@@ -253,6 +257,43 @@ Test(dynsup, async_results_by_policy_and_from_foreign_threads)
     act_exit(st, ACT_KILL);
     cr_assert(tu_wait_dead(st, 2000));
     cr_assert_eq(act_sup_start_child_async(st, NULL, 0, 0, self, 0), ACT_ENOPROC);
+}
+
+Test(dynsup, requests_a_dead_supervisor_never_took_come_back)
+{
+    /* Requests queued behind a slow start when the supervisor is killed: each comes back to
+     * its requester with ACT_ENOPROC and its extra (a socket to close), whatever the policy
+     * (except none); one sent after the death fails at once. */
+    act_pid_t sup = dyn_sup(ACT_TEMPORARY, 0);
+    act_pid_t self = act_self();
+    cr_assert_eq(act_sup_start_child_async(sup, (void *)(intptr_t)SLOW_START, 0, ACT_SUP_REPLY_NONE,
+                                           self, 0),
+                 0);
+    for (intptr_t i = 1; i <= 5; i++)
+        cr_assert_eq(act_sup_start_child_async(sup, (void *)i, 0,
+                                               i % 2 ? ACT_SUP_REPLY_ERRORS : ACT_SUP_REPLY_ALWAYS,
+                                               self, (uint64_t)(10 + i)),
+                     0);
+    cr_assert_eq(act_sup_start_child_async(sup, (void *)6, 0, ACT_SUP_REPLY_NONE, self, 16), 0);
+    usleep(50000); /* the supervisor is in the slow start, the others wait in its mailbox */
+    act_exit(sup, ACT_KILL);
+    cr_assert(tu_wait_dead(sup, 2000));
+    for (intptr_t i = 1; i <= 5; i++) {
+        act_msg_t *m;
+        cr_assert_eq(act_receive_type(ACT_MSG_SUP_STARTED, MS(2000), &m), 0, "request %ld",
+                     (long)i);
+        act_sup_started_t *r = (act_sup_started_t *)m;
+        cr_expect_eq(r->status, ACT_ENOPROC);
+        cr_expect_eq(r->pid, ACT_PID_NONE);
+        cr_expect_eq((intptr_t)r->extra, i, "in the order sent");
+        cr_expect_eq(r->tag, (uint64_t)(10 + i));
+        act_msg_free(m);
+    }
+    act_msg_t *m;
+    cr_assert_eq(act_receive_type(ACT_MSG_SUP_STARTED, 100, &m), ACT_ETIMEDOUT,
+                 "no answer for the start under way nor for a request that asked for none");
+    cr_assert_eq(act_sup_start_child_async(sup, (void *)7, 0, ACT_SUP_REPLY_ERRORS, self, 17),
+                 ACT_ENOPROC);
 }
 
 Test(dynsup, restart_types_of_dynamic_children)

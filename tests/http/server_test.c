@@ -300,3 +300,33 @@ Test(server, a_child_start_on_a_taken_port_fails_the_supervisor_start)
     cr_assert_eq(sup, ACT_PID_NONE);
     expect_hello(port); /* the server holding the port is untouched */
 }
+
+Test(server, a_killed_server_closes_the_connections_it_was_still_starting)
+{
+    /* Connections arrive in a burst and the listener is killed while their starts are in
+     * flight: the requests that reach a dead connection supervisor come back to their worker
+     * (ENOPROC), which closes them. Every client sees its close, nothing leaks (hu_fini). */
+    enum { N = 300 };
+    for (int round = 0; round < 3; round++) {
+        http_config_t cfg = {.handler = hu_handler};
+        http_server_t *srv;
+        cr_assert_eq(http_server_start(&cfg, &srv), 0);
+        uint16_t port = http_server_port(srv);
+        expect_hello(port);
+        hu_conn_t *c[N];
+        for (int i = 0; i < N; i++)
+            c[i] = hu_connect(port);
+        act_ref_t ref;
+        act_pid_t listener = http_server_pid(srv);
+        cr_assert_eq(act_monitor(listener, &ref), 0);
+        act_exit(listener, ACT_KILL);
+        act_msg_t *m;
+        cr_assert_eq(act_receive_type(ACT_MSG_DOWN, MS(2000), &m), 0);
+        act_msg_free(m);
+        for (int i = 0; i < N; i++) {
+            cr_expect(hu_closed_within(c[i], 3000), "round %d: connection %d left open", round, i);
+            hu_close(c[i]);
+        }
+        http_server_free(srv);
+    }
+}

@@ -222,9 +222,12 @@ typedef struct act_sup_started {
  * ACT_ENOPROC (no such supervisor: extra is still the caller's) or ACT_EBADARG.
  *
  * Ownership of extra: on a successful start the child owns it (through its start function);
- * on a failure it comes back in the result. If the supervisor dies with the request still
- * queued, no result comes: a requester that must reclaim extra monitors the supervisor (or is
- * linked to it). Any thread, any actor (a plain actor included); never blocks. */
+ * on a failure it comes back in the result. A request the supervisor never took (it died with
+ * the request queued, or the request reached it after its death) comes back too, with status
+ * ACT_ENOPROC, unless reply is ACT_SUP_REPLY_NONE; a request sent to a supervisor already known
+ * dead fails here with ACT_ENOPROC. Only the start under way when a supervisor is killed has
+ * no result (its start function holds extra). Any thread, any actor (a plain actor included);
+ * never blocks. */
 ACT_API int act_sup_start_child_async(act_pid_t sup, void *extra, int sched, unsigned reply,
                                       act_pid_t reply_to, uint64_t tag);
 
