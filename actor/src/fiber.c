@@ -64,6 +64,15 @@
 #include <sanitizer/tsan_interface.h>
 #endif
 
+/* Under Valgrind, a stack it was not told about makes every access after a switch look wild:
+ * register each one (a few instructions when not running under Valgrind). */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define FIBER_VALGRIND 1
+#endif
+#endif
+
 #define STACK_MIN ((size_t)16 * 1024)
 /* A cache line, so the frames below never share one with the header the pool writes. */
 #define STACK_HDR ((size_t)64)
@@ -107,6 +116,9 @@ static act__stack_t *stack_map(size_t size)
     char *lo = (char *)map + guard;
     act__stack_t *stack = (act__stack_t *)(lo + size - STACK_HDR);
     *stack = (act__stack_t){.map = map, .map_size = guard + size, .lo = lo, .size = size};
+#ifdef FIBER_VALGRIND
+    stack->vg_id = VALGRIND_STACK_REGISTER(lo, lo + size);
+#endif
     return stack;
 }
 
@@ -115,6 +127,9 @@ static void stack_unmap(act__stack_t *stack)
     /* The header lives in the mapping: read it before it goes. */
     void *map = stack->map;
     size_t map_size = stack->map_size;
+#ifdef FIBER_VALGRIND
+    VALGRIND_STACK_DEREGISTER(stack->vg_id);
+#endif
 
 #ifdef FIBER_ASAN
     /* Clear the redzones of frames that never returned (top of file) before the range can

@@ -33,8 +33,9 @@ struct act__stack {
     act__stack_t *next; /* pool link */
     void *map;
     size_t map_size;
-    void *lo;    /* lowest usable byte (just above the guard) */
-    size_t size; /* usable bytes, whole pages (the struct included) */
+    void *lo;       /* lowest usable byte (just above the guard) */
+    size_t size;    /* usable bytes, whole pages (the struct included) */
+    unsigned vg_id; /* the stack's id for Valgrind (VALGRIND_STACK_REGISTER), 0 if none */
 };
 
 struct act__fiber {
