@@ -320,10 +320,8 @@ int act_spawn(const act_spawn_opts_t *o, act_pid_t *out)
         a->state = o->state_size ? (char *)a + head : o->state;
     }
     if (o->link) {
-        act__map_put(&act__ext(a)->links, parent->pid, 1);
-        act__map_put(&act__ext(parent)->links, pid, 1);
-        atomic_store_explicit(&a->nlinks, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&parent->nlinks, 1, memory_order_relaxed);
+        act__links_add(a, parent->pid);
+        act__links_add(parent, pid);
     }
     if (o->monitor) {
         act_ref_t ref = t->ref_hi | ++t->ref_next;

@@ -127,7 +127,7 @@ struct act__actor {
     _Atomic bool info_req;
     _Atomic uint32_t info_len;
     _Atomic uint32_t saved;
-    _Atomic uint32_t nlinks; /* mirrors of the ext maps' sizes for act_info */
+    _Atomic uint32_t nlinks; /* mirrors of the link and monitor sets' sizes for act_info */
     _Atomic uint32_t nmonitors;
     _Atomic int32_t last_sched;
     int exit_reason;
@@ -136,6 +136,9 @@ struct act__actor {
     void *state;
     void *init_arg;
     act__ext_t *ext;
+    /* The first link, inline: most actors have one (their supervisor) and need no ext for it.
+     * More links go to ext->links. Owner only (signal.c). */
+    act_pid_t link1;
     union {
         act__fib_t *fib;
         act__proxy_t *proxy;
@@ -269,6 +272,8 @@ void act__finalize(act__sched_t *s, act__actor_t *a);
 void act__run_plain(act__sched_t *s, act__actor_t *a);
 void act__run_fiber(act__sched_t *s, act__actor_t *a);
 act__ext_t *act__ext(act__actor_t *a);
+/* Adds pid to a's link set (owner only). Returns 0 or ACT_ENOMEM. */
+int act__links_add(act__actor_t *a, act_pid_t pid);
 void act__ext_free(act__actor_t *a);
 /* Sends msg from the current context with an explicit sender (runtime signals). */
 int act__send_from(act_pid_t to, act_msg_t *msg, act_pid_t from);

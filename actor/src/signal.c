@@ -51,6 +51,42 @@ static void set_count(_Atomic uint32_t *c, const act__map_t *m)
     atomic_store_explicit(c, m->len, memory_order_relaxed);
 }
 
+/* ---- the link set: link1 inline, the rest in ext->links --------------------------------- */
+
+static void links_count(act__actor_t *a)
+{
+    uint32_t n = (a->link1 != ACT_PID_NONE) + (a->ext ? a->ext->links.len : 0);
+    atomic_store_explicit(&a->nlinks, n, memory_order_relaxed);
+}
+
+static bool links_has(const act__actor_t *a, act_pid_t pid)
+{
+    return a->link1 == pid || (a->ext && act__map_get(&a->ext->links, pid, NULL));
+}
+
+int act__links_add(act__actor_t *a, act_pid_t pid)
+{
+    if (links_has(a, pid))
+        return 0;
+    int rc = 0;
+    if (a->link1 == ACT_PID_NONE)
+        a->link1 = pid;
+    else
+        rc = act__map_put(&act__ext(a)->links, pid, 1);
+    links_count(a);
+    return rc;
+}
+
+static bool links_del(act__actor_t *a, act_pid_t pid)
+{
+    if (pid != ACT_PID_NONE && a->link1 == pid)
+        a->link1 = ACT_PID_NONE;
+    else if (!a->ext || !act__map_del(&a->ext->links, pid, NULL))
+        return false;
+    links_count(a);
+    return true;
+}
+
 static int die_with(act_msg_t *m, int reason, int *out, char **text)
 {
     act_down_t *d = (act_down_t *)m;
@@ -62,18 +98,12 @@ static int die_with(act_msg_t *m, int reason, int *out, char **text)
 
 int act__signal(act__actor_t *a, act_msg_t *m, int *reason, char **text)
 {
-    act__ext_t *x;
     switch (m->type) {
     case ACT__SIG_LINK:
-        x = act__ext(a);
-        act__map_put(&x->links, m->from, 1);
-        set_count(&a->nlinks, &x->links);
+        act__links_add(a, m->from);
         break;
     case ACT__SIG_UNLINK:
-        if (a->ext) {
-            act__map_del(&a->ext->links, m->from, NULL);
-            set_count(&a->nlinks, &a->ext->links);
-        }
+        links_del(a, m->from);
         break;
     case ACT__SIG_MONITOR:
         act__map_put(&act__ext(a)->watchers, m->ref, m->from);
@@ -84,9 +114,8 @@ int act__signal(act__actor_t *a, act_msg_t *m, int *reason, char **text)
         break;
     case ACT__SIG_LINK_EXIT: {
         act_down_t *d = (act_down_t *)m;
-        if (!a->ext || !act__map_del(&a->ext->links, d->pid, NULL))
+        if (!links_del(a, d->pid))
             break; /* unlinked meanwhile */
-        set_count(&a->nlinks, &a->ext->links);
         if (a->trap_exit) {
             m->type = ACT_MSG_EXIT;
             return ACT__SIG_DELIVER;
@@ -162,6 +191,11 @@ void act__signal_dead(act__actor_t *a, act_msg_t *m)
 
 void act__signal_notify_exit(act__actor_t *a, int reason, const char *text)
 {
+    if (a->link1 != ACT_PID_NONE) {
+        down_send(a->link1, ACT__SIG_LINK_EXIT, 0, a->pid, reason, text);
+        a->link1 = ACT_PID_NONE;
+        atomic_store_explicit(&a->nlinks, 0, memory_order_relaxed);
+    }
     act__ext_t *x = a->ext;
     if (!x)
         return;
@@ -204,12 +238,10 @@ int act_link(act_pid_t pid)
         return 0;
     if (!act_is_alive(pid))
         return ACT_ENOPROC;
-    act__ext_t *x = act__ext(self);
-    if (act__map_get(&x->links, pid, NULL))
+    if (links_has(self, pid))
         return 0;
-    if (act__map_put(&x->links, pid, 1))
+    if (act__links_add(self, pid))
         return ACT_ENOMEM;
-    set_count(&self->nlinks, &x->links);
     /* If pid dies before it applies the LINK, its drain answers with a LINK_EXIT (noproc). */
     sig_send(pid, ACT__SIG_LINK, 0, self->pid);
     return 0;
@@ -221,9 +253,8 @@ int act_unlink(act_pid_t pid)
     act__actor_t *self = self_actor(&t);
     if (!self)
         return t ? ACT_EBADARG : ACT_ENOTRUNNING;
-    if (!self->ext || !act__map_del(&self->ext->links, pid, NULL))
+    if (!links_del(self, pid))
         return 0;
-    set_count(&self->nlinks, &self->ext->links);
     sig_send(pid, ACT__SIG_UNLINK, 0, self->pid);
     return 0;
 }

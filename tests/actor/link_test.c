@@ -220,6 +220,48 @@ Test(link, unlink_race_never_delivers_an_exit)
     cr_assert_eq(links_of(act_self()), 0u);
 }
 
+Test(link, many_links_unlinked_in_any_order_deliver_exactly_the_linked_exits)
+{
+    /* The first link is held inline and the others in a map: unlink and relink across both
+     * (first, middle, last), then let every peer exit; only the linked ones are heard of. */
+    enum { N = 6 };
+    act_pid_t p[N];
+    for (int i = 0; i < N; i++) {
+        p[i] = tu_probe((tu_probe_opts_t){0});
+        cr_assert_eq(act_link(p[i]), 0);
+        cr_assert_eq(act_link(p[i]), 0, "linking twice is one link");
+    }
+    cr_assert_eq(links_of(act_self()), (size_t)N);
+    cr_assert_eq(act_unlink(p[0]), 0);
+    cr_assert_eq(act_unlink(p[3]), 0);
+    cr_assert_eq(act_unlink(p[N - 1]), 0);
+    cr_assert_eq(links_of(act_self()), (size_t)N - 3);
+    cr_assert_eq(act_link(p[3]), 0); /* relinked: lands where there is room */
+    cr_assert_eq(links_of(act_self()), (size_t)N - 2);
+    bool linked[N] = {false, true, true, true, true, false};
+    for (int i = 0; i < N; i++) {
+        tu_cmd(p[i], TU_OP_PING, 0, 0); /* LINK/UNLINK applied before the exit */
+        tu_recv_int(TU_PONG, 5000);
+        cr_assert_eq(links_of(p[i]), linked[i] ? 1u : 0u, "peer %d", i);
+        tu_cmd(p[i], TU_OP_RETURN, -EIO, 0);
+        cr_assert(tu_wait_dead(p[i], 5000));
+    }
+    for (int i = 0; i < N; i++) {
+        if (!linked[i])
+            continue;
+        act_down_t *d = tu_recv_down(ACT_MSG_EXIT, 5000);
+        cr_assert_not_null(d);
+        bool known = false;
+        for (int j = 0; j < N; j++)
+            known |= linked[j] && d->pid == p[j];
+        cr_assert(known, "an EXIT from an actor we were not linked to");
+        cr_assert_eq(d->reason, -EIO);
+        act_msg_free(&d->hdr);
+    }
+    cr_assert(tu_no_msg(ACT_MSG_EXIT, MS(100)), "an EXIT from an unlinked actor");
+    cr_assert_eq(links_of(act_self()), 0u);
+}
+
 Test(link, foreign_thread_proxies_always_trap_exits)
 {
     act_pid_t self = act_self();
