@@ -7,32 +7,11 @@
 
 TestSuite(app, .init = otp_start, .fini = tu_stop, .timeout = TMO(20));
 
-/* Every test application starts a supervisor with one worker tagged by its env "tag", whose
- * intensity is its env "maxr" (in 5 s); its stop callback logs 100 + tag. */
-static int app_start(const act_app_t *app, act_pid_t *top)
-{
-    int tag = (int)act_app_env_int(app->name, "tag", 0);
-    if (tag == 99)
-        return -EIO;
-    act_child_spec_t kids[] = {{ACT_SERVER_CHILD("w", &otp_worker, OTP_W(tag, 0))}};
-    act_sup_spec_t spec = {.name = app->name,
-                           .max_restarts = (int)act_app_env_int(app->name, "maxr", 3),
-                           .max_seconds = 5,
-                           .children = kids,
-                           .nchildren = 1};
-    return act_sup_start_link(&spec, top);
-}
-
-static void app_stop(const act_app_t *app)
-{
-    otp_log(100 + (int)act_app_env_int(app->name, "tag", 0));
-}
-
 #define APP(var, nm, tag_, ...)                                                                    \
     static const act_app_t var = {.name = nm,                                                      \
                                   .version = "1.0",                                                \
-                                  .start = app_start,                                              \
-                                  .stop = app_stop,                                                \
+                                  .start = otp_app_start,                                          \
+                                  .stop = otp_app_stop,                                            \
                                   .env = (const act_app_env_t[]){{"tag", #tag_}, {NULL, NULL}},    \
                                   __VA_ARGS__}
 

@@ -8,32 +8,15 @@
 
 TestSuite(node, .init = otp_capture_reports, .timeout = TMO(20));
 
-static int app_start(const act_app_t *app, act_pid_t *top)
-{
-    int tag = (int)act_app_env_int(app->name, "tag", 0);
-    act_child_spec_t kids[] = {{ACT_SERVER_CHILD("w", &otp_worker, OTP_W(tag, 0))}};
-    act_sup_spec_t spec = {.name = app->name,
-                           .max_restarts = (int)act_app_env_int(app->name, "maxr", 3),
-                           .max_seconds = 5,
-                           .children = kids,
-                           .nchildren = 1};
-    return act_sup_start_link(&spec, top);
-}
-
-static void app_stop(const act_app_t *app)
-{
-    otp_log(100 + (int)act_app_env_int(app->name, "tag", 0));
-}
-
 static const act_app_t dep = {.name = "dep",
-                              .start = app_start,
-                              .stop = app_stop,
+                              .start = otp_app_start,
+                              .stop = otp_app_stop,
                               .env = (const act_app_env_t[]){{"tag", "2"}, {NULL, NULL}}};
 static const act_app_t main_app = {.name = "main",
                                    .version = "3.1",
                                    .deps = (const char *const[]){"dep", NULL},
-                                   .start = app_start,
-                                   .stop = app_stop,
+                                   .start = otp_app_start,
+                                   .stop = otp_app_stop,
                                    .env = (const act_app_env_t[]){{"tag", "1"}, {NULL, NULL}}};
 
 static const act_app_t *const deps[] = {&dep, NULL};

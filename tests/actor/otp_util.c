@@ -253,3 +253,22 @@ act_pid_t otp_wait_restart(act_pid_t sup, const char *id, act_pid_t old, int64_t
         usleep(500);
     }
 }
+
+int otp_app_start(const act_app_t *app, act_pid_t *top)
+{
+    int tag = (int)act_app_env_int(app->name, "tag", 0);
+    if (tag == 99)
+        return -EIO;
+    act_child_spec_t kids[] = {{ACT_SERVER_CHILD("w", &otp_worker, OTP_W(tag, 0))}};
+    act_sup_spec_t spec = {.name = app->name,
+                           .max_restarts = (int)act_app_env_int(app->name, "maxr", 3),
+                           .max_seconds = 5,
+                           .children = kids,
+                           .nchildren = 1};
+    return act_sup_start_link(&spec, top);
+}
+
+void otp_app_stop(const act_app_t *app)
+{
+    otp_log(100 + (int)act_app_env_int(app->name, "tag", 0));
+}

@@ -40,6 +40,12 @@ extern const act_server_t otp_worker;
 int otp_stubborn_start(const act_child_start_t *cs, act_pid_t *out);
 int otp_slow_start(const act_child_start_t *cs, act_pid_t *out);
 
+/* Callbacks of the test applications: the start callback starts a supervisor with one
+ * otp_worker tagged by the application's env "tag", whose intensity is its env "maxr" (in
+ * 5 s), and fails with -EIO for tag 99; the stop callback logs 100 + tag. */
+int otp_app_start(const act_app_t *app, act_pid_t *top);
+void otp_app_stop(const act_app_t *app);
+
 /* The pid of child `id` of sup (ACT_PID_NONE if not running or absent); fails the test if
  * the supervisor does not answer. */
 act_pid_t otp_child(act_pid_t sup, const char *id);
