@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Runtime benchmarks side by side with Erlang/OTP, in one run on this machine.
 #   usage: scripts/bench-actor.sh [MODE...]      (default: every mode)
-# Runs tests/bench/actor_bench and ../shared/peers/actor/run.sh for each mode, with one
+# Runs tests/bench/actor_bench and tests/bench/peers/actor/run.sh for each mode, with one
 # scheduler and with one per core, alternating ours and Erlang's; prints every JSON line to
 # bench-actor.jsonl (under build/) and a table of ratios (>1 means we are better).
-# Environment: PEERS_DIR (default ../shared/peers next to the repository), REPEAT (runs per
+# Environment: PEERS_DIR (default tests/bench/peers), REPEAT (runs per
 # pair, default 1; the median is reported).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-PEERS_DIR=${PEERS_DIR:-$(cd "$ROOT/.." && pwd)/shared/peers}
+PEERS_DIR=${PEERS_DIR:-$ROOT/tests/bench/peers}
 [ -x "$PEERS_DIR/actor/run.sh" ] || { echo "bench-actor: no Erlang peer at $PEERS_DIR/actor (set PEERS_DIR)" >&2; exit 1; }
 REPEAT=${REPEAT:-1}
 scripts/setup.sh --bench

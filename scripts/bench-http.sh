@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # HTTP benchmarks: tests/bench/http_hello beside nginx and h2o, in one run on this machine.
 #   usage: scripts/bench-http.sh [SCENARIO...]   (default: pinned unpinned pipelined close idle)
-# Scenarios (the peers' scripts in ../shared/peers/http do the measuring):
+# Scenarios (the peers' scripts in tests/bench/peers/http do the measuring):
 #   pinned     server on CPU 1 (one scheduler / worker), wrk -t1 -c64 on CPU 0, GET / and
 #              GET /users/42
 #   unpinned   two schedulers / workers, wrk -t2 -c128 unpinned; ours twice: SO_REUSEPORT per
@@ -11,14 +11,14 @@
 #   close      a new connection per request ("Connection: close"), two schedulers / workers,
 #              wrk -t2 -c64 unpinned: the cost of accepting and starting a connection
 # Prints every JSON line to build/bench-http.jsonl and a table of ratios to each peer (> 1:
-# we are better). Environment: PEERS_DIR (default ../shared/peers next to the repository),
-# REPEAT (runs per figure, median reported; default 3), DURATION (s, default 10), BENCH_LOCK
+# we are better). Environment: PEERS_DIR (default tests/bench/peers), REPEAT (runs per figure,
+# median reported; default 3), DURATION (s, default 10), BENCH_LOCK
 # (a lock file shared with other benchmarks on the machine), HTTP_HELLO (the binary; default
 # build/release/tests/bench/http_hello, built by this script).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-PEERS_DIR=${PEERS_DIR:-$(cd "$ROOT/.." && pwd)/shared/peers}
+PEERS_DIR=${PEERS_DIR:-$ROOT/tests/bench/peers}
 PEERS=$PEERS_DIR/http
 [ -x "$PEERS/run.sh" ] || { echo "bench-http: no peers at $PEERS (set PEERS_DIR)" >&2; exit 1; }
 REPEAT=${REPEAT:-3}
@@ -43,24 +43,6 @@ cleanup() {
 }
 trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-
-# wrk script for the pipelined runs: pipeline.lua's requests, report.lua's JSON. A copy of
-# run.sh next to it makes run.sh use it (run.sh takes report.lua from its own directory).
-mkdir -p "$WORK/pipe"
-cp "$PEERS/run.sh" "$WORK/pipe/run.sh"
-{
-  sed 's/local depth = tonumber(args\[1\]) or 16/local depth = tonumber(os.getenv("PIPE_DEPTH") or "16")/;
-       s/local path = args\[2\] or "\/"/local path = os.getenv("PIPE_PATH") or "\/"/' "$PEERS/pipeline.lua"
-  cat "$PEERS/report.lua"
-} > "$WORK/pipe/report.lua"
-
-# The same for the close runs: every request asks for "Connection: close".
-mkdir -p "$WORK/close"
-cp "$PEERS/run.sh" "$WORK/close/run.sh"
-{
-  echo 'wrk.headers["Connection"] = "close"'
-  cat "$PEERS/report.lua"
-} > "$WORK/close/report.lua"
 
 PORT=${PORT_BASE:-18480}
 next_port() { PORT=$((PORT + 1)); } # a fresh port per server: no TIME_WAIT or late exit in the way
@@ -149,9 +131,8 @@ for scenario in "${SCENARIOS[@]}"; do
           next_port
           port=$PORT
           start "$peer" 1 1 "$port"
-          local_j=$(env SERVER_PID="$SERVER" DURATION="$DURATION" WARMUP=2 WRK_CPU=0 THREADS=1 \
-                    CONNS=64 PIPE_DEPTH=16 PIPE_PATH=/ "$WORK/pipe/run.sh" "$port" /)
-          emit "$peer" "pipelined /" 1 "$local_j"
+          wrk_run "$peer" "pipelined /" 1 "$port" / WRK_CPU=0 THREADS=1 CONNS=64 PIPE_DEPTH=16 \
+                  PIPE_PATH=/ WRK_LUA="$PEERS/pipeline.lua"
           stop
         done
         ;;
@@ -164,9 +145,7 @@ for scenario in "${SCENARIOS[@]}"; do
             dynamo-single) start dynamo all 2 "$port" HTTP_ACCEPT=single ;;
             *) start "$peer" all 2 "$port" ;;
           esac
-          j=$(env SERVER_PID="$SERVER" DURATION="$DURATION" WARMUP=2 THREADS=2 CONNS=64 \
-              "$WORK/close/run.sh" "$port" /)
-          emit "$peer" "close /" 2 "$j"
+          wrk_run "$peer" "close /" 2 "$port" / THREADS=2 CONNS=64 WRK_LUA="$PEERS/close.lua"
           stop
         done
         ;;

@@ -1,6 +1,6 @@
 /*
  * actor_bench: the runtime's benchmarks, mode for mode the programs of the Erlang peer
- * (../shared/peers/actor/actor_bench.erl), printing the same JSON fields so one script pairs
+ * (tests/bench/peers/actor/actor_bench.erl), printing the same JSON fields so one script pairs
  * them (scripts/bench-actor.sh).
  *
  *   actor_bench MODE [SCHEDULERS]

@@ -1,6 +1,6 @@
 /*
  * Supervisor restart rate, program for program the Erlang peer's sup_restart and
- * sup_restart_chunked (../shared/peers/actor/actor_bench.erl):
+ * sup_restart_chunked (tests/bench/peers/actor/actor_bench.erl):
  *
  * - the worker is a server (gen_server) whose init tells the driver "started, here is my pid"
  *   and whose handle_cast crashes it;
