@@ -350,6 +350,14 @@ int act_stop(int reason)
     return ACT__STOP_MARK;
 }
 
+int act__exit_reason_of(int rc)
+{
+    act__thread_t *t = act__thread();
+    if (rc == ACT__STOP_MARK && t && t->current)
+        return t->current->stop_reason;
+    return rc;
+}
+
 void act_fail(int reason)
 {
     act__thread_t *t = act__thread();
@@ -520,22 +528,13 @@ void act__run_plain(act__sched_t *s, act__actor_t *a)
         if (!node)
             break;
         act_msg_t *m = msg_of(node);
-        if (ACT_UNLIKELY(atomic_load_explicit(&a->kill_pending, memory_order_relaxed))) {
-            act__signal_killed(a, m);
-            act__die(a, ACT_KILLED, NULL);
-            goto dead;
-        }
-        if (ACT_UNLIKELY(m->type < ACT_MSG_USER)) {
-            int reason;
-            char *text = NULL;
-            int what = act__signal(a, m, &reason, &text);
+        int reason;
+        int what = act__signal_take(a, m, &reason);
+        if (ACT_UNLIKELY(what != ACT__SIG_DELIVER)) {
             if (what == ACT__SIG_CONSUMED)
                 continue;
-            if (what == ACT__SIG_DIE) {
-                act__die(a, reason, text);
-                act_free(text);
-                goto dead;
-            }
+            act__die(a, reason, NULL); /* the signal's text waits in a->ext */
+            goto dead;
         }
         t->cur_msg = m;
         t->cur_kept = false;

@@ -27,6 +27,7 @@
 #include <uv.h>
 
 #include "actor/act.h"
+#include "core_int.h"
 #include "epoch_int.h"
 #include "fiber_int.h"
 #include "map_int.h"
@@ -47,9 +48,8 @@ enum {
     ACT__SIG_TIMEOUT,   /* ref: the receive wait it ends */
 };
 
-/* act_msg_t._flags */
+/* act_msg_t._flags (the core's half: core_int.h) */
 #define ACT__MSG_REPLY 2u /* sent by act_reply */
-#define ACT__MSG_CAST 4u  /* sent by act_server_cast (server.c) */
 
 enum act__kind { ACT__PLAIN, ACT__FIBER, ACT__PROXY };
 enum act__status {
@@ -287,12 +287,26 @@ void act__kill_all(void);
 /* signal.c */
 enum { ACT__SIG_CONSUMED, ACT__SIG_DELIVER, ACT__SIG_DIE };
 /* Applies a system message (type < ACT_MSG_USER) to actor a in its own turn. CONSUMED: msg was
- * freed. DELIVER: msg is now a user-visible ACT_MSG_EXIT/ACT_MSG_DOWN. DIE: a must exit with
- * *reason (msg freed; *text, if set, is a copy the caller frees). */
-int act__signal(act__actor_t *a, act_msg_t *msg, int *reason, char **text);
+ * freed. DELIVER: msg is for the actor (a user-visible ACT_MSG_EXIT/ACT_MSG_DOWN, or any other
+ * type). DIE: a must exit with *reason (msg freed; the signal's text is a's exit text now). */
+int act__signal(act__actor_t *a, act_msg_t *msg, int *reason);
 /* A kill is pending and msg was just taken: applies it if it is link or monitor
  * bookkeeping (so the death notifications reach everyone who asked), else frees it. */
 void act__signal_killed(act__actor_t *a, act_msg_t *msg);
+/* What an actor does with each message it takes from its mailbox, in its own turn (plain
+ * actors' batches, fibers' and proxies' receives): a pending kill wins (DIE with ACT_KILLED),
+ * then signals are applied (act__signal); anything else is DELIVERed. */
+static inline int act__signal_take(act__actor_t *a, act_msg_t *msg, int *reason)
+{
+    if (ACT_UNLIKELY(atomic_load_explicit(&a->kill_pending, memory_order_relaxed))) {
+        act__signal_killed(a, msg);
+        *reason = ACT_KILLED;
+        return ACT__SIG_DIE;
+    }
+    if (ACT_LIKELY(msg->type >= ACT_MSG_USER))
+        return ACT__SIG_DELIVER;
+    return act__signal(a, msg, reason);
+}
 /* Dead actor: answers a leftover message (link/monitor requests get noproc) and frees it. */
 void act__signal_dead(act__actor_t *a, act_msg_t *msg);
 /* Tells links and monitors that a died with reason. */

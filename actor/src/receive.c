@@ -65,23 +65,28 @@ static act_msg_t *saved_next(act_msg_t *m)
     return n ? msg_of(n) : NULL;
 }
 
+/* Unlinks saved message m, whose predecessor is prev (NULL: m is the head). */
+static void unsave(act__rcv_t *r, act_msg_t *prev, act_msg_t *m)
+{
+    act_msg_t *next = saved_next(m);
+    if (prev)
+        atomic_store_explicit(&prev->_node.next, next ? &next->_node : NULL, memory_order_relaxed);
+    else
+        r->save_head = next;
+    if (r->save_tail == m)
+        r->save_tail = prev;
+    r->n--;
+}
+
 /* Takes the first saved message that matches, or NULL. */
 static act_msg_t *take_saved(act__rcv_t *r, act_match_fn match, void *arg)
 {
     act_msg_t *prev = NULL;
     for (act_msg_t *m = r->save_head; m; prev = m, m = saved_next(m)) {
-        if (match && !match(m, arg))
-            continue;
-        act_msg_t *next = saved_next(m);
-        if (prev)
-            atomic_store_explicit(&prev->_node.next, next ? &next->_node : NULL,
-                                  memory_order_relaxed);
-        else
-            r->save_head = next;
-        if (r->save_tail == m)
-            r->save_tail = prev;
-        r->n--;
-        return m;
+        if (!match || match(m, arg)) {
+            unsave(r, prev, m);
+            return m;
+        }
     }
     return NULL;
 }
@@ -95,29 +100,15 @@ static act_msg_t *next_msg(act__actor_t *a, act__rcv_t *r)
             return NULL;
         act_msg_t *m = msg_of(n);
         act__info_answer(a);
-        if (ACT_UNLIKELY(atomic_load_explicit(&a->kill_pending, memory_order_relaxed))) {
-            act__signal_killed(a, m);
-            act_fail(ACT_KILLED);
-        }
+        int reason;
+        int what = act__signal_take(a, m, &reason);
+        if (what == ACT__SIG_CONSUMED)
+            continue;
+        if (what == ACT__SIG_DIE)
+            act_fail(reason); /* proxies trap every signal: only fibers get here */
         if ((m->_flags & ACT__MSG_REPLY) && m->ref != r->await_ref) {
             act_msg_free(m); /* the reply of a call that gave up */
             continue;
-        }
-        if (m->type < ACT_MSG_USER && m->type != ACT__SIG_TIMEOUT) {
-            int reason;
-            char *text = NULL;
-            int what = act__signal(a, m, &reason, &text);
-            if (what == ACT__SIG_CONSUMED)
-                continue;
-            if (what == ACT__SIG_DIE) {
-                /* Proxies trap every signal, so only fibers get here. */
-                if (text) {
-                    act__ext_t *x = act__ext(a);
-                    act_free(x->exit_text);
-                    x->exit_text = text;
-                }
-                act_fail(reason);
-            }
         }
         return m;
     }
@@ -145,6 +136,12 @@ static int proxy_wait(act__actor_t *a, int64_t deadline)
     }
     p->idle = false; /* each post answers exactly one idle -> busy transition */
     return 0;
+}
+
+bool act__can_wait(void)
+{
+    act__thread_t *t = act__thread();
+    return t && (!t->sched || (t->current && t->current->kind == ACT__FIBER));
 }
 
 /* The caller as a receiver, or NULL with *err set. */
@@ -287,14 +284,7 @@ int act__demonitor_flush(act__actor_t *a, act_ref_t ref)
     for (m = r->save_head; m;) {
         act_msg_t *next = saved_next(m);
         if (m->type == ACT_MSG_DOWN && m->ref == ref) {
-            if (prev)
-                atomic_store_explicit(&prev->_node.next, next ? &next->_node : NULL,
-                                      memory_order_relaxed);
-            else
-                r->save_head = next;
-            if (r->save_tail == m)
-                r->save_tail = prev;
-            r->n--;
+            unsave(r, prev, m);
             act_msg_free(m);
         } else {
             prev = m;

@@ -11,13 +11,12 @@
  * (demonitored) is dropped.
  *
  * A request that reaches an actor after its death (its drain, or the final drain before its
- * memory is freed) is answered with ACT_NOPROC: LINK with a LINK_EXIT, MONITOR with a DOWN, an
- * asynchronous supervisor start with its result (so the requester gets its `extra` back).
+ * memory is freed) is answered with ACT_NOPROC: LINK with a LINK_EXIT, MONITOR with a DOWN;
+ * any other message whose type has a bounce function (core_int.h) is handed to it.
  */
 #include <string.h>
 
 #include "actor_int.h"
-#include "otp_int.h"
 
 act_down_t *act__down_new(uint32_t type, act_pid_t pid, int reason, const char *text)
 {
@@ -87,16 +86,21 @@ static bool links_del(act__actor_t *a, act_pid_t pid)
     return true;
 }
 
-static int die_with(act_msg_t *m, int reason, int *out, char **text)
+/* The signal m kills a: its text becomes a's exit text. */
+static int die_with(act__actor_t *a, act_msg_t *m, int reason, int *out)
 {
     act_down_t *d = (act_down_t *)m;
     *out = reason;
-    *text = d->text[0] ? act_strdup(d->text) : NULL;
+    if (d->text[0]) {
+        act__ext_t *x = act__ext(a);
+        act_free(x->exit_text);
+        x->exit_text = act_strdup(d->text);
+    }
     act_msg_free(m);
     return ACT__SIG_DIE;
 }
 
-int act__signal(act__actor_t *a, act_msg_t *m, int *reason, char **text)
+int act__signal(act__actor_t *a, act_msg_t *m, int *reason)
 {
     switch (m->type) {
     case ACT__SIG_LINK:
@@ -122,7 +126,7 @@ int act__signal(act__actor_t *a, act_msg_t *m, int *reason, char **text)
         }
         if (d->reason == ACT_NORMAL)
             break;
-        return die_with(m, d->reason == ACT_KILL ? ACT_KILLED : d->reason, reason, text);
+        return die_with(a, m, d->reason == ACT_KILL ? ACT_KILLED : d->reason, reason);
     }
     case ACT__SIG_EXIT: {
         act_down_t *d = (act_down_t *)m;
@@ -132,7 +136,7 @@ int act__signal(act__actor_t *a, act_msg_t *m, int *reason, char **text)
                 m->type = ACT_MSG_EXIT;
                 return ACT__SIG_DELIVER;
             }
-            return die_with(m, ACT_KILLED, reason, text);
+            return die_with(a, m, ACT_KILLED, reason);
         }
         if (a->trap_exit) {
             m->type = ACT_MSG_EXIT;
@@ -140,7 +144,7 @@ int act__signal(act__actor_t *a, act_msg_t *m, int *reason, char **text)
         }
         if (d->reason == ACT_NORMAL && d->pid != a->pid)
             break;
-        return die_with(m, d->reason, reason, text);
+        return die_with(a, m, d->reason, reason);
     }
     case ACT_MSG_DOWN:
         if (!a->ext || !act__map_del(&a->ext->monitors, m->ref, NULL))
@@ -164,8 +168,7 @@ void act__signal_killed(act__actor_t *a, act_msg_t *m)
     case ACT__SIG_MONITOR:
     case ACT__SIG_DEMONITOR: {
         int reason;
-        char *text = NULL;
-        act__signal(a, m, &reason, &text); /* these are always consumed */
+        act__signal(a, m, &reason); /* these are always consumed */
         break;
     }
     default:
@@ -174,19 +177,35 @@ void act__signal_killed(act__actor_t *a, act_msg_t *m)
     }
 }
 
+/* Bounce functions by message type (core_int.h), set once by the behaviours. */
+static _Atomic(act__bounce_fn) bounce[ACT_MSG_USER];
+
+void act__msg_bounce_set(uint32_t type, act__bounce_fn fn)
+{
+    if (type < ACT_MSG_USER)
+        atomic_store_explicit(&bounce[type], fn, memory_order_release); /* pairs with below */
+}
+
 void act__signal_dead(act__actor_t *a, act_msg_t *m)
 {
     /* While the system stops everyone is dying: nobody to answer. */
     if (atomic_load_explicit(&act__sys.state, memory_order_acquire) == ACT__SYS_RUNNING) {
-        if (m->type == ACT__SIG_LINK && m->from)
+        if (m->type == ACT__SIG_LINK && m->from) {
             down_send(m->from, ACT__SIG_LINK_EXIT, 0, a->pid, ACT_NOPROC, NULL);
-        else if (m->type == ACT__SIG_MONITOR && m->from)
+        } else if (m->type == ACT__SIG_MONITOR && m->from) {
             down_send(m->from, ACT_MSG_DOWN, m->ref, a->pid, ACT_NOPROC, NULL);
-        else if (m->type == ACT_MSG_SUP_START_CHILD)
-            m = act__sup_start_bounce((act_sup_start_req_t *)m);
+        } else if (m->type < ACT_MSG_USER) {
+            act__bounce_fn fn = atomic_load_explicit(&bounce[m->type], memory_order_acquire);
+            if (fn) {
+                act_pid_t to = ACT_PID_NONE;
+                act_msg_t *answer = fn(m, &to);
+                if (answer)
+                    act__send_from(to, answer, a->pid);
+                return;
+            }
+        }
     }
-    if (m)
-        act_msg_free(m);
+    act_msg_free(m);
 }
 
 void act__signal_notify_exit(act__actor_t *a, int reason, const char *text)
@@ -257,6 +276,16 @@ int act_unlink(act_pid_t pid)
         return 0;
     sig_send(pid, ACT__SIG_UNLINK, 0, self->pid);
     return 0;
+}
+
+bool act__self_traps(void)
+{
+    act__thread_t *t = act__thread();
+    if (!t)
+        return false;
+    if (!t->current)
+        return !t->sched; /* a foreign thread's proxy, created on demand, always traps */
+    return t->current->kind == ACT__PROXY || t->current->trap_exit;
 }
 
 bool act_trap_exit(bool on)

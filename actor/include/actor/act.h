@@ -10,6 +10,7 @@
 #include "actor/registry.h"
 #include "actor/report.h"
 #include "actor/server.h"
+#include "actor/start.h"
 #include "actor/sup.h"
 #include "actor/system.h"
 #include "actor/timer.h"

@@ -54,6 +54,7 @@
 #define ACT_SUP_H
 
 #include "actor/actor.h"
+#include "actor/start.h"
 
 typedef enum act_restart {
     ACT_PERMANENT = 0, /* default */
@@ -310,26 +311,5 @@ ACT_API int act_sup_dump(act_pid_t sup, char **text);
 ACT_API const char *act_strategy_str(act_strategy_t s);
 ACT_API const char *act_restart_str(act_restart_t r);
 ACT_API const char *act_child_type_str(act_child_type_t t);
-
-/* ---- starting any actor as a supervised child (proc_lib:start_link) -------------------- */
-
-/* Spawns an actor linked to the caller (opts->link is implied; opts->monitor must be NULL)
- * and waits up to timeout_ms (ACT_INFINITY: for ever) until it is initialized:
- * - a plain actor is initialized when its init returns 0 (the acknowledgement is automatic);
- *   an init that returns an error unlinks from the caller first, so the caller gets that
- *   error back without an exit signal;
- * - a fiber must call act_init_ack(0) once ready (or act_init_ack(error) to fail the start).
- * Returns 0 with *out (may be NULL) set; the child's error (a negative exit reason, or the
- * status given to act_init_ack); ACT_ECHILDSTART if it exited with another reason before
- * acknowledging; ACT_ETIMEDOUT (the child is killed); ACT_ENOTFIBER; or an act_spawn error.
- * A child that crashes during init sends the caller an exit signal through the link (a caller
- * that traps exits gets it consumed). Fiber or foreign thread. */
-ACT_API int act_start_link(const act_spawn_opts_t *opts, int64_t timeout_ms, act_pid_t *out);
-
-/* In a fiber started by act_start_link: tells the starter the fiber is initialized (status 0)
- * and returns 0. With status < 0 it unlinks from the starter, tells it, and exits the fiber
- * with that reason (it does not return). Returns ACT_EBADARG if the fiber was not started by
- * act_start_link or has acknowledged already; ACT_ENOTFIBER outside a fiber. */
-ACT_API int act_init_ack(int status);
 
 #endif

@@ -129,20 +129,27 @@ int act_sup_start_child(act_pid_t sup, void *extra, int sched, act_pid_t *out)
     return simple_call(sup, q, out);
 }
 
-act_msg_t *act__sup_start_bounce(act_sup_start_req_t *q)
+/* A start request that reached a dead supervisor: answers ACT_ENOPROC with the request's
+ * extra to its reply_to (the extra is the requester's again), unless it asked for no reply. */
+static act_msg_t *start_bounce(act_msg_t *m, act_pid_t *to)
 {
-    if (q->reply == ACT_SUP_REPLY_NONE || q->reply_to == ACT_PID_NONE)
-        return &q->hdr;
-    act_sup_started_t *r = act_msg_new(act_sup_started_t, ACT_MSG_SUP_STARTED);
-    r->hdr.from = q->hdr.from;
-    r->status = ACT_ENOPROC;
-    r->pid = ACT_PID_NONE;
-    r->extra = q->extra;
-    r->tag = q->tag;
-    act_pid_t to = q->reply_to;
-    act_msg_free(&q->hdr);
-    act_send(to, &r->hdr);
-    return NULL;
+    act_sup_start_req_t *q = (act_sup_start_req_t *)m;
+    act_sup_started_t *r = NULL;
+    if (q->reply != ACT_SUP_REPLY_NONE && q->reply_to != ACT_PID_NONE) {
+        r = act_msg_new(act_sup_started_t, ACT_MSG_SUP_STARTED);
+        r->status = ACT_ENOPROC;
+        r->pid = ACT_PID_NONE;
+        r->extra = q->extra;
+        r->tag = q->tag;
+        *to = q->reply_to;
+    }
+    act_msg_free(m);
+    return r ? &r->hdr : NULL;
+}
+
+void act__sup_bounce_init(void)
+{
+    act__msg_bounce_set(ACT_MSG_SUP_START_CHILD, start_bounce);
 }
 
 int act_sup_start_child_async(act_pid_t sup, void *extra, int sched, unsigned reply,

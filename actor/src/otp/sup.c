@@ -30,7 +30,7 @@
 
 #include "sup_int.h"
 
-#include "actor_int.h"
+#include "map_int.h"
 
 #define BUCKETS 64
 
@@ -846,6 +846,7 @@ int act_sup_start_link(const act_sup_spec_t *spec, act_pid_t *out)
     int rc = sup_new(spec, &s);
     if (rc)
         return rc;
+    act__sup_bounce_init(); /* before a request can reach this supervisor */
     s->parent = act_self();
     act_ref_t mref = 0;
     act_spawn_opts_t o = {

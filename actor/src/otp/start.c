@@ -17,27 +17,7 @@
 
 #include "otp_int.h"
 
-#include "actor_int.h"
-
-bool act__can_wait(void)
-{
-    act__thread_t *t = act__thread();
-    if (!t)
-        return false;
-    if (!t->sched)
-        return true;
-    return t->current && t->current->kind == ACT__FIBER;
-}
-
-bool act__self_traps(void)
-{
-    act__thread_t *t = act__thread();
-    if (!t)
-        return false;
-    if (!t->current)
-        return !t->sched; /* a foreign thread's proxy, created on demand, always traps */
-    return t->current->kind == ACT__PROXY || t->current->trap_exit;
-}
+#include "map_int.h"
 
 void act__ack(act_pid_t starter, int status)
 {
@@ -48,10 +28,7 @@ void act__ack(act_pid_t starter, int status)
 
 int act__init_status(int rc)
 {
-    if (rc == ACT__STOP_MARK) {
-        act__thread_t *t = act__thread();
-        rc = t && t->current ? t->current->stop_reason : ACT_ECHILDSTART;
-    }
+    rc = act__exit_reason_of(rc);
     return rc < 0 ? rc : ACT_ECHILDSTART;
 }
 
@@ -285,14 +262,13 @@ int act_start_link(const act_spawn_opts_t *opts, int64_t timeout_ms, act_pid_t *
 
 int act_init_ack(int status)
 {
-    act__thread_t *t = act__thread();
-    if (!t || !t->sched || !t->current || t->current->kind != ACT__FIBER)
+    if (act_sched_self() < 0 || !act__can_wait()) /* a fiber on a scheduler */
         return ACT_ENOTFIBER;
     if (status > 0)
         return ACT_EBADARG;
     uint64_t starter = 0;
     pthread_mutex_lock(&fibers_lock);
-    bool found = fibers_take(t->current->pid, &starter);
+    bool found = fibers_take(act_self(), &starter);
     pthread_mutex_unlock(&fibers_lock);
     if (!found)
         return ACT_EBADARG;

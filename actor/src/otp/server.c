@@ -16,8 +16,6 @@
 
 #include "otp_int.h"
 
-#include "actor_int.h"
-
 typedef struct {
     const act_server_t *srv;
     act_pid_t parent; /* the linked starter, or ACT_PID_NONE */

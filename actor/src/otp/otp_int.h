@@ -1,6 +1,7 @@
 /*
- * What the OTP behaviours share (start.c, sup.c, server.c, app.c, node.c, report.c): their
- * private message types, the start handshake and the report helper.
+ * What the OTP behaviours share (start.c, sup.c, sup_client.c, server.c, app.c, node.c,
+ * report.c): their private message types and flags, the start handshake and the report helper.
+ * They sit on the core's public API plus core_int.h.
  *
  * The start handshake (proc_lib's init_ack). The starter spawns the child linked to itself and
  * waits for an ACK message from it (act__start_wait): status 0 once the child is initialized,
@@ -14,7 +15,7 @@
 #ifndef ACT_OTP_INT_H
 #define ACT_OTP_INT_H
 
-#include "actor/act.h"
+#include "core_int.h"
 
 /* Private message types, in the OTP range (0x40-0x7f; the public ones are in sup.h). */
 enum {
@@ -29,15 +30,15 @@ enum {
     ACT__MSG_APP_QUIT, /* the controller exits */
 };
 
+/* act_msg_t._flags bits of the behaviours (core_int.h's high half). */
+#define ACT__MSG_CAST (1u << 16) /* sent by act_server_cast */
+_Static_assert((ACT__MSG_CAST & ~ACT__MSG_FLAGS_BEHAVIOUR) == 0, "a behaviour's flag");
+
 typedef struct act__ack {
     act_msg_t hdr;
     int status;
 } act__ack_t;
 
-/* True if the caller may wait (a fiber, or a foreign thread). */
-bool act__can_wait(void);
-/* True if the caller traps exits (foreign threads always do). */
-bool act__self_traps(void);
 /* Sends the ACK with status to the starter. */
 void act__ack(act_pid_t starter, int status);
 /* Waits for child's ACK: the starter is linked to child; mref is the monitor taken at spawn,
@@ -66,9 +67,8 @@ const char *act__reason_text(int reason, char *buf, size_t len);
 /* app.c, for node.c: the death that stopped the node, as text ("" if none). */
 void act__app_death(char *buf, size_t len);
 
-/* A start request that reached a dead dynamic supervisor (signal.c): answers ACT_ENOPROC
- * with the request's extra to its reply_to, unless it asked for no reply. Returns the message
- * for the caller to free, or NULL if it is gone. */
-act_msg_t *act__sup_start_bounce(act_sup_start_req_t *q);
+/* sup_client.c, for sup.c: makes start requests that reach a dead supervisor come back to
+ * their requester (act__msg_bounce_set). */
+void act__sup_bounce_init(void);
 
 #endif

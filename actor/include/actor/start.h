@@ -1,0 +1,34 @@
+/*
+ * Starting an actor as a supervised child: Erlang's proc_lib:start_link and init_ack.
+ *
+ * A supervisor's start function must spawn its child linked to the supervisor and return
+ * only once the child is initialized (sup.h). act_server_child_start and act_sup_child_start
+ * do that for servers and supervisors; act_start_link does it for any actor: a plain actor is
+ * acknowledged when its init returns, a fiber acknowledges itself with act_init_ack when it
+ * is ready.
+ */
+#ifndef ACT_START_H
+#define ACT_START_H
+
+#include "actor/actor.h"
+
+/* Spawns an actor linked to the caller (opts->link is implied; opts->monitor must be NULL)
+ * and waits up to timeout_ms (ACT_INFINITY: for ever) until it is initialized:
+ * - a plain actor is initialized when its init returns 0 (the acknowledgement is automatic);
+ *   an init that returns an error unlinks from the caller first, so the caller gets that
+ *   error back without an exit signal;
+ * - a fiber must call act_init_ack(0) once ready (or act_init_ack(error) to fail the start).
+ * Returns 0 with *out (may be NULL) set; the child's error (a negative exit reason, or the
+ * status given to act_init_ack); ACT_ECHILDSTART if it exited with another reason before
+ * acknowledging; ACT_ETIMEDOUT (the child is killed); ACT_ENOTFIBER; or an act_spawn error.
+ * A child that crashes during init sends the caller an exit signal through the link (a caller
+ * that traps exits gets it consumed). Fiber or foreign thread. */
+ACT_API int act_start_link(const act_spawn_opts_t *opts, int64_t timeout_ms, act_pid_t *out);
+
+/* In a fiber started by act_start_link: tells the starter the fiber is initialized (status 0)
+ * and returns 0. With status < 0 it unlinks from the starter, tells it, and exits the fiber
+ * with that reason (it does not return). Returns ACT_EBADARG if the fiber was not started by
+ * act_start_link or has acknowledged already; ACT_ENOTFIBER outside a fiber. */
+ACT_API int act_init_ack(int status);
+
+#endif

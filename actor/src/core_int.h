@@ -1,0 +1,33 @@
+/*
+ * What the runtime core offers the behaviours built on it (src/otp/: start handshakes,
+ * supervisors, servers, applications). The core knows none of them: they use the public API
+ * plus the few services below, and never the core's structures (actor_int.h).
+ */
+#ifndef ACT_CORE_INT_H
+#define ACT_CORE_INT_H
+
+#include "actor/act.h"
+
+/* act_msg_t._flags: the low 16 bits are the core's, the high 16 the behaviours' (otp_int.h). */
+#define ACT__MSG_FLAGS_BEHAVIOUR 0xffff0000u
+
+/* True if the caller may wait in act_receive: a fiber actor, or a foreign thread. */
+bool act__can_wait(void);
+/* True if the caller traps exits (a foreign thread's proxy always does). */
+bool act__self_traps(void);
+/* The exit reason a plain actor's init or handler means by returning rc: the reason given to
+ * act_stop when rc is its marker, rc itself otherwise. The calling actor only. */
+int act__exit_reason_of(int rc);
+
+/* A message that reaches a dead actor (it was queued when the actor died, or arrived after)
+ * is freed, unless its type has a bounce function: then fn takes it and returns the answer
+ * its protocol gives for "no such actor" (a start request hands back what it carried), or
+ * NULL, with the answer's destination in *to; the core sends that answer from the dead
+ * actor's pid, as it answers its own link and monitor requests. A behaviour registers fn for
+ * its own types, below ACT_MSG_USER, before such messages can be sent. fn runs on whatever
+ * thread drains the dead mailbox, only while the system runs, and must not block. Any
+ * thread. */
+typedef act_msg_t *(*act__bounce_fn)(act_msg_t *msg, act_pid_t *to);
+void act__msg_bounce_set(uint32_t type, act__bounce_fn fn);
+
+#endif
