@@ -245,7 +245,7 @@ void act__ext_free(act__actor_t *a)
 {
     if (!a->ext)
         return;
-    act__map_deinit(&a->ext->links);
+    act__links_free(a->ext);
     act__map_deinit(&a->ext->monitors);
     act__map_deinit(&a->ext->watchers);
     act_free(a->ext->exit_text);
@@ -307,7 +307,6 @@ int act_spawn(const act_spawn_opts_t *o, act_pid_t *out)
     atomic_init(&a->sched, pin);
     atomic_init(&a->last_sched, -1);
     a->trap_exit = o->trap_exit;
-    a->init_arg = o->arg;
     if (o->fiber) {
         a->kind = ACT__FIBER;
         a->fib = (act__fib_t *)((char *)a + head);
@@ -316,6 +315,7 @@ int act_spawn(const act_spawn_opts_t *o, act_pid_t *out)
         a->fib->stack_size = o->stack_size ? act__stack_round(o->stack_size) : 0;
     } else {
         a->kind = ACT__PLAIN;
+        a->init_arg = o->arg;
         a->beh = o->behaviour;
         a->state = o->state_size ? (char *)a + head : o->state;
     }
@@ -399,7 +399,6 @@ void act__die(act__actor_t *a, int reason, const char *text)
 {
     act__thread_t *t = act__tls;
     a->status = ACT__EXITING;
-    a->exit_reason = reason;
     if (text && *text) {
         act__ext_t *x = act__ext(a);
         act_free(x->exit_text);

@@ -66,14 +66,16 @@ enum act__status {
 /* Marker returned by act_stop. */
 #define ACT__STOP_MARK 0x7ffffff0
 
-/* Links, monitors and the registered name, allocated on first use (an idle actor without
- * them stays small). Owner only. */
+/* Monitors, links past the first and the exit text, allocated on first use: an idle actor
+ * without them stays small, and one with a link (inline in the actor) and a monitor or a
+ * watcher (inline in its map) costs this one 64-byte block. Owner only. */
 typedef struct act__ext {
-    act__map_t links;    /* pid -> 1 */
     act__map_t monitors; /* ref -> pid: monitors this actor holds */
     act__map_t watchers; /* ref -> pid: monitors on this actor */
+    act__map_t *links;   /* pid -> 1: links past link1 (NULL until a second link) */
     char *exit_text;     /* act_failf's text */
 } act__ext_t;
+static_assert(sizeof(act__ext_t) == 64, "one allocator size class");
 
 /* What a blocking receiver (fiber or foreign thread) keeps between receives. Owner only. */
 typedef struct act__rcv {
@@ -130,21 +132,24 @@ struct act__actor {
     _Atomic uint32_t nlinks; /* mirrors of the link and monitor sets' sizes for act_info */
     _Atomic uint32_t nmonitors;
     _Atomic int32_t last_sched;
-    int exit_reason;
     int stop_reason;
     const act_behaviour_t *beh;
     void *state;
-    void *init_arg;
     act__ext_t *ext;
     /* The first link, inline: most actors have one (their supervisor) and need no ext for it.
      * More links go to ext->links. Owner only (signal.c). */
     act_pid_t link1;
     union {
+        void *init_arg; /* plain: init's argument, until it ran */
         act__fib_t *fib;
         act__proxy_t *proxy;
     };
     act__epoch_entry_t retire;
 };
+/* An idle plain actor is this block plus its pid slot; a server adds a 16-byte header and stays
+ * in the allocator's 160-byte class; a link and a monitor add one act__ext_t (64 B): a
+ * supervised server that someone monitors stays under 256 bytes. */
+static_assert(sizeof(act__actor_t) <= 144, "the idle actor's budget");
 
 typedef struct act__sched act__sched_t;
 
@@ -272,8 +277,10 @@ void act__finalize(act__sched_t *s, act__actor_t *a);
 void act__run_plain(act__sched_t *s, act__actor_t *a);
 void act__run_fiber(act__sched_t *s, act__actor_t *a);
 act__ext_t *act__ext(act__actor_t *a);
-/* Adds pid to a's link set (owner only). Returns 0 or ACT_ENOMEM. */
+/* Adds pid to a's link set (owner only; signal.c). Returns 0 or ACT_ENOMEM. */
 int act__links_add(act__actor_t *a, act_pid_t pid);
+/* Frees the link set past link1 (signal.c). */
+void act__links_free(act__ext_t *x);
 void act__ext_free(act__actor_t *a);
 /* Sends msg from the current context with an explicit sender (runtime signals). */
 int act__send_from(act_pid_t to, act_msg_t *msg, act_pid_t from);

@@ -14,9 +14,20 @@ static inline uint32_t slot_of(uint64_t key, uint32_t mask)
 
 void act__map_deinit(act__map_t *m)
 {
-    act_free(m->keys);
-    act_free(m->vals);
+    if (m->cap) {
+        act_free(m->keys);
+        act_free(m->vals);
+    }
     *m = (act__map_t){0};
+}
+
+static void place(uint64_t *keys, uint64_t *vals, uint32_t cap, uint64_t key, uint64_t val)
+{
+    uint32_t j = slot_of(key, cap - 1);
+    while (keys[j] != 0)
+        j = (j + 1) & (cap - 1);
+    keys[j] = key;
+    vals[j] = val;
 }
 
 static int grow(act__map_t *m)
@@ -29,17 +40,16 @@ static int grow(act__map_t *m)
         act_free(vals);
         return -12; /* -ENOMEM */
     }
-    for (uint32_t i = 0; i < m->cap; i++) {
-        if (m->keys[i] == 0)
-            continue;
-        uint32_t j = slot_of(m->keys[i], cap - 1);
-        while (keys[j] != 0)
-            j = (j + 1) & (cap - 1);
-        keys[j] = m->keys[i];
-        vals[j] = m->vals[i];
+    if (m->cap == 0) {
+        if (m->len)
+            place(keys, vals, cap, m->key1, m->val1);
+    } else {
+        for (uint32_t i = 0; i < m->cap; i++)
+            if (m->keys[i] != 0)
+                place(keys, vals, cap, m->keys[i], m->vals[i]);
+        act_free(m->keys);
+        act_free(m->vals);
     }
-    act_free(m->keys);
-    act_free(m->vals);
     m->keys = keys;
     m->vals = vals;
     m->cap = cap;
@@ -48,6 +58,14 @@ static int grow(act__map_t *m)
 
 int act__map_put(act__map_t *m, uint64_t key, uint64_t val)
 {
+    if (m->cap == 0) {
+        if (m->len == 0 || m->key1 == key) {
+            m->key1 = key;
+            m->val1 = val;
+            m->len = 1;
+            return 0;
+        }
+    }
     /* Keep the load under 3/4. */
     if ((m->len + 1) * 4 > m->cap * 3) {
         int rc = grow(m);
@@ -81,6 +99,13 @@ static int64_t find(const act__map_t *m, uint64_t key)
 
 bool act__map_get(const act__map_t *m, uint64_t key, uint64_t *val)
 {
+    if (m->cap == 0) {
+        if (m->len == 0 || m->key1 != key)
+            return false;
+        if (val)
+            *val = m->val1;
+        return true;
+    }
     int64_t i = find(m, key);
     if (i < 0)
         return false;
@@ -91,6 +116,14 @@ bool act__map_get(const act__map_t *m, uint64_t key, uint64_t *val)
 
 bool act__map_del(act__map_t *m, uint64_t key, uint64_t *val)
 {
+    if (m->cap == 0) {
+        if (m->len == 0 || m->key1 != key)
+            return false;
+        if (val)
+            *val = m->val1;
+        *m = (act__map_t){0};
+        return true;
+    }
     int64_t found = find(m, key);
     if (found < 0)
         return false;
@@ -118,6 +151,15 @@ bool act__map_del(act__map_t *m, uint64_t key, uint64_t *val)
 
 bool act__map_next(const act__map_t *m, uint32_t *i, uint64_t *key, uint64_t *val)
 {
+    if (m->cap == 0) {
+        if (*i > 0 || m->len == 0)
+            return false;
+        *key = m->key1;
+        if (val)
+            *val = m->val1;
+        *i = 1;
+        return true;
+    }
     for (; *i < m->cap; (*i)++) {
         if (m->keys[*i] != 0) {
             *key = m->keys[*i];

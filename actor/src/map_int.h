@@ -2,7 +2,9 @@
  * A small open-addressing hash map from nonzero 64-bit keys to 64-bit values (pids, refs,
  * pointers): an actor's links and monitors, a scheduler's timers. Linear probing with
  * backward-shift deletion (no tombstones), so a map that churns never degrades. Single owner;
- * no locking. An empty map allocates nothing.
+ * no locking. An empty map allocates nothing, and neither does a map of one entry: it is kept
+ * in the struct itself (most actors hold one monitor, or are watched by one), and the arrays
+ * come with the second.
  */
 #ifndef ACT_MAP_INT_H
 #define ACT_MAP_INT_H
@@ -12,8 +14,16 @@
 #include <stdint.h>
 
 typedef struct act__map {
-    uint64_t *keys; /* 0 = empty slot */
-    uint64_t *vals;
+    union {
+        struct {            /* cap > 0 */
+            uint64_t *keys; /* 0 = empty slot */
+            uint64_t *vals;
+        };
+        struct { /* cap == 0: the only entry, when len == 1 */
+            uint64_t key1;
+            uint64_t val1;
+        };
+    };
     uint32_t cap; /* power of two, or 0 */
     uint32_t len;
 } act__map_t;

@@ -50,17 +50,24 @@ static void set_count(_Atomic uint32_t *c, const act__map_t *m)
     atomic_store_explicit(c, m->len, memory_order_relaxed);
 }
 
-/* ---- the link set: link1 inline, the rest in ext->links --------------------------------- */
+/* ---- the link set: link1 inline, the rest in *ext->links -------------------------------- */
+
+static act__map_t *more_links(const act__actor_t *a)
+{
+    return a->ext ? a->ext->links : NULL;
+}
 
 static void links_count(act__actor_t *a)
 {
-    uint32_t n = (a->link1 != ACT_PID_NONE) + (a->ext ? a->ext->links.len : 0);
+    act__map_t *more = more_links(a);
+    uint32_t n = (a->link1 != ACT_PID_NONE) + (more ? more->len : 0);
     atomic_store_explicit(&a->nlinks, n, memory_order_relaxed);
 }
 
 static bool links_has(const act__actor_t *a, act_pid_t pid)
 {
-    return a->link1 == pid || (a->ext && act__map_get(&a->ext->links, pid, NULL));
+    act__map_t *more = more_links(a);
+    return a->link1 == pid || (more && act__map_get(more, pid, NULL));
 }
 
 int act__links_add(act__actor_t *a, act_pid_t pid)
@@ -68,22 +75,37 @@ int act__links_add(act__actor_t *a, act_pid_t pid)
     if (links_has(a, pid))
         return 0;
     int rc = 0;
-    if (a->link1 == ACT_PID_NONE)
+    if (a->link1 == ACT_PID_NONE) {
         a->link1 = pid;
-    else
-        rc = act__map_put(&act__ext(a)->links, pid, 1);
+    } else {
+        act__ext_t *x = act__ext(a);
+        if (!x->links && !(x->links = act_calloc(1, sizeof *x->links)))
+            return ACT_ENOMEM;
+        rc = act__map_put(x->links, pid, 1);
+    }
     links_count(a);
     return rc;
 }
 
 static bool links_del(act__actor_t *a, act_pid_t pid)
 {
+    act__map_t *more = more_links(a);
     if (pid != ACT_PID_NONE && a->link1 == pid)
         a->link1 = ACT_PID_NONE;
-    else if (!a->ext || !act__map_del(&a->ext->links, pid, NULL))
+    else if (!more || !act__map_del(more, pid, NULL))
         return false;
     links_count(a);
     return true;
+}
+
+/* Frees the links past link1 (the actor is dying, or gone). */
+void act__links_free(act__ext_t *x)
+{
+    if (x->links) {
+        act__map_deinit(x->links);
+        act_free(x->links);
+        x->links = NULL;
+    }
 }
 
 /* The signal m kills a: its text becomes a's exit text. */
@@ -219,14 +241,14 @@ void act__signal_notify_exit(act__actor_t *a, int reason, const char *text)
     if (!x)
         return;
     uint64_t k, v;
-    for (uint32_t i = 0; act__map_next(&x->links, &i, &k, &v);)
+    for (uint32_t i = 0; x->links && act__map_next(x->links, &i, &k, &v);)
         down_send(k, ACT__SIG_LINK_EXIT, 0, a->pid, reason, text);
     for (uint32_t i = 0; act__map_next(&x->watchers, &i, &k, &v);)
         down_send(v, ACT_MSG_DOWN, k, a->pid, reason, text);
     /* Monitors this actor held: the targets can forget them. */
     for (uint32_t i = 0; act__map_next(&x->monitors, &i, &k, &v);)
         sig_send(v, ACT__SIG_DEMONITOR, k, a->pid);
-    act__map_deinit(&x->links);
+    act__links_free(x);
     act__map_deinit(&x->watchers);
     act__map_deinit(&x->monitors);
     atomic_store_explicit(&a->nlinks, 0, memory_order_relaxed);

@@ -5,10 +5,10 @@
  *
  *   actor_bench MODE [SCHEDULERS]
  *
- * Modes: spawn_exit, spawn_idle, spawn_idle_fiber, ping_pong, ring_1k, ring_100k, fan_in,
- * skynet, sup_restart, sup_restart_chunked (bench_sup.c). Every message is allocated and freed like
- * any user message (no recycling tricks), and every actor is an ordinary plain actor unless the
- * mode says fiber.
+ * Modes: spawn_exit, spawn_idle, spawn_idle_fiber, spawn_idle_linked, spawn_idle_server,
+ * ping_pong, ring_1k, ring_100k, fan_in, skynet, sup_restart, sup_restart_chunked (bench_sup.c).
+ * Every message is allocated and freed like any user message (no recycling tricks), and every
+ * actor is an ordinary plain actor unless the mode says fiber or server.
  */
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -174,6 +174,118 @@ static void run_spawn_idle(void)
     wait_actors(base);
     emit("spawn_idle", "shutdown_s", now_s() - t2, "s", NULL);
     free(pids);
+}
+
+/* An idle actor with one link and one monitor, the shape of a supervised server that
+ * someone watches: pairs (a, b) where a's init spawns b linked to a and monitored by a, so each
+ * actor holds exactly one link and one monitor entry (a the monitor, b the watcher). The
+ * memory is counted over both, with no hub whose tables would grow with N. */
+static int linked_child_init(void *state, void *arg)
+{
+    (void)state;
+    (void)arg;
+    atomic_fetch_add_explicit(&started, 1, memory_order_relaxed);
+    return 0;
+}
+
+static const act_behaviour_t linked_child = {
+    .name = "linked", .init = linked_child_init, .handle = never};
+
+static int linked_parent_init(void *state, void *arg)
+{
+    (void)state;
+    (void)arg;
+    act_ref_t ref;
+    act_spawn_opts_t o = {.behaviour = &linked_child, .link = true, .monitor = &ref};
+    if (act_spawn(&o, NULL) != 0)
+        abort();
+    atomic_fetch_add_explicit(&started, 1, memory_order_relaxed);
+    return 0;
+}
+
+static const act_behaviour_t linked_parent = {
+    .name = "linked", .init = linked_parent_init, .handle = never};
+
+/* The same pairs as servers (no user state): a server a starts server b linked (without
+ * waiting: it is a plain actor) and monitors it. */
+static int server_child_init(void *state, void *arg)
+{
+    (void)state;
+    (void)arg;
+    atomic_fetch_add_explicit(&started, 1, memory_order_relaxed);
+    return 0;
+}
+
+static const act_server_t idle_child_server = {.init = server_child_init};
+
+static int server_parent_init(void *state, void *arg)
+{
+    (void)state;
+    (void)arg;
+    act_server_opts_t o = {.no_wait = true};
+    act_pid_t b;
+    act_ref_t ref;
+    if (act_server_start_link(&idle_child_server, NULL, &o, &b) != 0 || act_monitor(b, &ref) != 0)
+        abort();
+    atomic_fetch_add_explicit(&started, 1, memory_order_relaxed);
+    return 0;
+}
+
+static const act_server_t idle_parent_server = {.init = server_parent_init};
+
+typedef struct {
+    bool servers;
+    long pairs;
+    act_pid_t *pids;
+} pairs_arg_t;
+
+/* Spawned from a fiber, as spawn_exit's spawner: a server's start record is freed on the
+ * thread that allocated it, so the figure holds what stays, not transient garbage. */
+static void pair_spawner(void *arg)
+{
+    pairs_arg_t *p = arg;
+    act_spawn_opts_t o = {.behaviour = &linked_parent};
+    act_server_opts_t so = {.no_wait = true};
+    for (long i = 0; i < p->pairs; i++) {
+        int rc = p->servers ? act_server_start(&idle_parent_server, NULL, &so, &p->pids[i])
+                            : act_spawn(&o, &p->pids[i]);
+        if (rc != 0)
+            abort();
+    }
+}
+
+static void run_idle_pairs(const char *bench, bool servers)
+{
+    uint64_t base = act_actor_count();
+    long pairs = N_SPAWN / 2;
+    act_pid_t *pids = malloc(sizeof *pids * (size_t)pairs);
+    memset(pids, 0, sizeof *pids * (size_t)pairs);
+    pairs_arg_t arg = {servers, pairs, pids};
+    long rss0 = rss_bytes();
+    double t0 = now_s();
+    act_spawn_opts_t o = {.fiber = pair_spawner, .arg = &arg};
+    if (act_spawn(&o, NULL) != 0)
+        abort();
+    while (atomic_load(&started) < 2 * pairs)
+        usleep(1000);
+    double t1 = now_s();
+    long rss1 = rss_bytes();
+    emit(bench, "time_s", t1 - t0, "s", NULL);
+    emit(bench, "bytes_per_actor", (double)(rss1 - rss0) / (double)(2 * pairs), "B", NULL);
+    for (long i = 0; i < pairs; i++)
+        act_exit(pids[i], ACT_KILL); /* its partner goes through the link */
+    wait_actors(base);
+    free(pids);
+}
+
+static void run_spawn_idle_linked(void)
+{
+    run_idle_pairs("spawn_idle_linked", false);
+}
+
+static void run_spawn_idle_server(void)
+{
+    run_idle_pairs("spawn_idle_server", true);
 }
 
 static void idle_fiber(void *arg)
@@ -471,6 +583,8 @@ static const struct mode {
     {"spawn_exit", run_spawn_exit},
     {"spawn_idle", run_spawn_idle},
     {"spawn_idle_fiber", run_spawn_idle_fiber},
+    {"spawn_idle_linked", run_spawn_idle_linked},
+    {"spawn_idle_server", run_spawn_idle_server},
     {"ping_pong", run_ping_pong},
     {"ring_1k", run_ring_1k},
     {"ring_100k", run_ring_100k},
