@@ -252,8 +252,10 @@ Test(server, failed_init_fails_the_start_with_its_error)
 {
     cr_assert_eq(act_server_start_link(&failing, NULL, NULL, NULL), -EADDRINUSE);
     cr_assert_eq(act_server_start_link(&failing, TU_ARG(2), NULL, NULL), ACT_ECHILDSTART);
-    /* A crash in init: the link tells the (trapping) caller, whose EXIT is consumed. */
-    cr_assert_eq(act_server_start_link(&failing, TU_ARG(1), NULL, NULL), ACT_ECHILDSTART);
+    /* A crash in init: the link tells the (trapping) caller, whose EXIT is consumed; the start
+     * fails with the crash's reason and text. */
+    cr_assert_eq(act_server_start_link(&failing, TU_ARG(1), NULL, NULL), ACT_CRASH);
+    cr_assert_str_eq(act_start_failure(), "init crashed");
     act_msg_t *m;
     cr_assert_eq(act_receive_type(ACT_MSG_EXIT, 50, &m), ACT_ETIMEDOUT);
     act_ref_t ref;

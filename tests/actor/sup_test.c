@@ -173,12 +173,13 @@ Test(sup, which_children_and_count_children)
     size_t n;
     cr_assert_eq(act_sup_which_children(sup, &info, &n), 0);
     cr_assert_eq(n, 3);
-    cr_assert_str_eq(info[0].id, "a");
+    /* Newest first, as OTP lists them. */
+    cr_assert_str_eq(info[0].id, "c");
     cr_assert_str_eq(info[1].id, "s");
-    cr_assert_str_eq(info[2].id, "c");
+    cr_assert_str_eq(info[2].id, "a");
     cr_assert_eq(info[1].type, ACT_SUPERVISOR);
-    cr_assert_eq(info[0].type, ACT_WORKER);
-    cr_assert_eq(info[0].restart, ACT_PERMANENT);
+    cr_assert_eq(info[2].type, ACT_WORKER);
+    cr_assert_eq(info[2].restart, ACT_PERMANENT);
     for (size_t i = 0; i < n; i++)
         cr_assert(act_is_alive(info[i].pid));
     act_free(info);
@@ -870,10 +871,13 @@ Test(sup_start, plain_children_are_acknowledged_after_init)
     cr_assert_eq(mine.n, 5);
     o = plain_opts(-1);
     cr_assert_eq(act_start_link(&o, 1000, NULL), -EPERM);
+    /* The start fails with the child's reason, as proc_lib's {error, Reason}. */
     o = plain_opts(-2);
-    cr_assert_eq(act_start_link(&o, 1000, NULL), ACT_ECHILDSTART, "a crash in init");
+    cr_assert_eq(act_start_link(&o, 1000, NULL), ACT_CRASH, "a crash in init");
+    cr_assert_str_eq(act_start_failure(), "boom in init");
     o = plain_opts(-3);
-    cr_assert_eq(act_start_link(&o, 1000, NULL), ACT_ECHILDSTART, "act_stop in init");
+    cr_assert_eq(act_start_link(&o, 1000, NULL), ACT_REASON_USER + 1, "act_stop in init");
+    cr_assert_str_eq(act_start_failure(), "");
     act_msg_t *m;
     cr_assert_eq(act_receive_type(ACT_MSG_EXIT, 50, &m), ACT_ETIMEDOUT, "EXITs consumed");
     act_ref_t ref;

@@ -40,7 +40,8 @@
  * act_sup_child_start (a nested supervisor) and act_start_link (any actor) do exactly that. If
  * a child fails to start, the supervisor stops the children already started, reports it and
  * the start fails with ACT_ECHILDSTART. A start function that returns 0 with *out ==
- * ACT_PID_NONE means "ignore": the child is kept in the spec list, not running.
+ * ACT_PID_NONE means "ignore": the child is kept in the spec list, not running (a temporary
+ * or dynamic child is forgotten, as in OTP: it could never be started again).
  *
  * Reports: a child's abnormal exit, a failed start and giving up are reported through
  * report.h (stderr by default; tests and benchmarks silence it).
@@ -232,9 +233,11 @@ typedef struct act_sup_started {
 ACT_API int act_sup_start_child_async(act_pid_t sup, void *extra, int sched, unsigned reply,
                                       act_pid_t reply_to, uint64_t tag);
 
-/* Stops the dynamic child `pid` with its shutdown policy and forgets it (no restart). Returns
- * 0, ACT_ENOCHILD (not a child of sup), ACT_ENOTSUP (static supervisor: use
- * act_sup_terminate_child). Fiber or foreign thread. */
+/* Stops the dynamic child `pid` with its shutdown policy and forgets it (no restart). A child
+ * that is restarting (its restart failed and will be retried) is named by the pid it exited
+ * with, and taken out of the loop. Returns 0 (also for a pid that is no longer alive, as
+ * OTP), ACT_ENOCHILD (a live actor that is not a child of sup), ACT_ENOTSUP (static
+ * supervisor: use act_sup_terminate_child). Fiber or foreign thread. */
 ACT_API int act_sup_terminate_pid(act_pid_t sup, act_pid_t pid);
 
 /* ---- static children (one_for_one, one_for_all, rest_for_one) ----------------------------- */
@@ -244,16 +247,19 @@ ACT_API int act_sup_terminate_pid(act_pid_t sup, act_pid_t pid);
  * ACT_ENOTSUP (dynamic supervisor: use act_sup_start_child). Fiber or foreign thread. */
 ACT_API int act_sup_add_child(act_pid_t sup, const act_child_spec_t *spec, act_pid_t *out);
 
-/* Stops the child `id` with its shutdown policy. Its spec stays (a temporary child's goes)
- * until act_sup_delete_child; act_sup_restart_child starts it again. Returns 0 or
- * ACT_ENOCHILD. Fiber or foreign thread. */
+/* Stops the child `id` with its shutdown policy, or takes it out of its restart loop if it is
+ * restarting. Its spec stays (a temporary child's goes) until act_sup_delete_child;
+ * act_sup_restart_child starts it again. Returns 0 or ACT_ENOCHILD. Fiber or foreign
+ * thread. */
 ACT_API int act_sup_terminate_child(act_pid_t sup, const char *id);
 
-/* Starts the stopped child `id` again. Returns 0, ACT_ENOCHILD, ACT_ECHILDRUNNING, or the
- * start function's error. Fiber or foreign thread. */
+/* Starts the stopped child `id` again. Returns 0, ACT_ENOCHILD, ACT_ECHILDRUNNING,
+ * ACT_ERESTARTING (the supervisor is restarting it: its start failed and will be retried), or
+ * the start function's error. Fiber or foreign thread. */
 ACT_API int act_sup_restart_child(act_pid_t sup, const char *id, act_pid_t *out);
 
-/* Removes the stopped child `id`'s spec. Returns 0, ACT_ENOCHILD or ACT_ECHILDRUNNING. */
+/* Removes the stopped child `id`'s spec. Returns 0, ACT_ENOCHILD, ACT_ECHILDRUNNING or
+ * ACT_ERESTARTING (terminate it first: that ends its restart loop). */
 ACT_API int act_sup_delete_child(act_pid_t sup, const char *id);
 
 /* ---- introspection --------------------------------------------------------------------- */
@@ -264,15 +270,17 @@ typedef struct act_child_info {
     act_child_type_t type;
     act_restart_t restart;
     uint32_t restarts; /* times the supervisor restarted this child */
+    bool restarting;   /* its restart failed and will be retried (pid is ACT_PID_NONE) */
 } act_child_info_t;
 
-/* The supervisor's children in start order (dynamic ones in no order). *out is one block the
- * caller frees with act_free (NULL when *n is 0). Returns 0, ACT_ENOPROC or ACT_ENOMEM. Fiber
- * or foreign thread. */
+/* The supervisor's children, newest first as OTP lists them (the last started or added
+ * first; dynamic ones in no order, the restarting ones last). *out is one block the caller
+ * frees with act_free (NULL when *n is 0). Returns 0, ACT_ENOPROC or ACT_ENOMEM. Fiber or
+ * foreign thread. */
 ACT_API int act_sup_which_children(act_pid_t sup, act_child_info_t **out, size_t *n);
 
 typedef struct act_child_counts {
-    size_t specs;       /* children, running or not */
+    size_t specs;       /* children, running or not (a dynamic supervisor: 1, its template) */
     size_t active;      /* running */
     size_t supervisors; /* children of type supervisor, running or not */
     size_t workers;     /* children of type worker, running or not */
@@ -291,6 +299,7 @@ typedef struct act_sup_node {
     act_strategy_t strategy; /* supervisors only */
     uint32_t restarts;       /* restarts of this child by its supervisor (0 at depth 0) */
     size_t mailbox_len;      /* messages queued (act_info), 0 when not running */
+    bool restarting;         /* its restart failed and will be retried (pid is ACT_PID_NONE) */
 } act_sup_node_t;
 
 /* Visits the tree under sup depth first, in start order: the supervisor, then each child,

@@ -60,7 +60,8 @@ typedef uint64_t act_ref_t;
     X(DEPMISSING, "application depends on an application that is not loaded")                      \
     X(DEPCYCLE, "circular dependency between applications")                                        \
     X(APPSTARTED, "application already started")                                                   \
-    X(APPNOTSTARTED, "application not started")
+    X(APPNOTSTARTED, "application not started")                                                    \
+    X(RESTARTING, "child is restarting")
 
 #define ACT__ERR_BASE 30000
 enum {
@@ -93,6 +94,7 @@ enum {
 #define ACT_EDEPCYCLE (-ACT__EDEPCYCLE)
 #define ACT_EAPPSTARTED (-ACT__EAPPSTARTED)
 #define ACT_EAPPNOTSTARTED (-ACT__EAPPNOTSTARTED)
+#define ACT_ERESTARTING (-ACT__ERESTARTING)
 #define ACT_ETIMEDOUT (-ETIMEDOUT)
 #define ACT_ENOMEM (-ENOMEM)
 

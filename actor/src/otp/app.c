@@ -316,12 +316,16 @@ static void stop_all_apps(void)
     }
 }
 
-static int start_one(const act_app_t *app)
+/* Starts app; on failure, *why gets what its top supervisor said (act_start_failure). */
+static int start_one(const act_app_t *app, char *why, size_t len)
 {
     act_pid_t top = ACT_PID_NONE;
+    act__start_failure_set(NULL);
     int rc = app->start ? app->start(app, &top) : 0;
-    if (rc)
+    if (rc) {
+        snprintf(why, len, "%s", act_start_failure());
         return rc < 0 ? rc : ACT_ECHILDSTART;
+    }
     act_ref_t mref = 0;
     if (top)
         act_monitor(top, &mref);
@@ -369,12 +373,14 @@ static int do_start(const char *name)
     size_t started = 0;
     for (; started < r.n; started++) {
         const act_app_t *a = r.order[started];
-        rc = start_one(a);
+        char why[ACT_START_FAILURE_MAX + 64] = "";
+        rc = start_one(a, why, ACT_START_FAILURE_MAX);
         if (rc == 0)
             continue;
-        char why[256] = "";
-        if (a != r.order[r.n - 1])
-            snprintf(why, sizeof why, "needed by %s", name);
+        if (a != r.order[r.n - 1]) {
+            size_t len = strlen(why);
+            snprintf(why + len, sizeof why - len, "%sneeded by %s", len ? "; " : "", name);
+        }
         act__report(ACT_REPORT_APP_START, a->name, ACT_PID_NONE, "", ACT_PID_NONE, rc, why, "");
         /* Stop what this call started, newest first. */
         while (started-- > 0) {

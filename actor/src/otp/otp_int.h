@@ -37,17 +37,22 @@ _Static_assert((ACT__MSG_CAST & ~ACT__MSG_FLAGS_BEHAVIOUR) == 0, "a behaviour's 
 typedef struct act__ack {
     act_msg_t hdr;
     int status;
+    char text[]; /* a failure's text ("failed to start child db: ..."), or "" */
 } act__ack_t;
 
-/* Sends the ACK with status to the starter. */
-void act__ack(act_pid_t starter, int status);
+/* Sends the ACK with status to the starter, with a failure's text (may be NULL). */
+void act__ack(act_pid_t starter, int status, const char *text);
 /* Waits for child's ACK: the starter is linked to child; mref is the monitor taken at spawn,
  * or 0 when the starter traps exits and relies on the link. On timeout the child is unlinked
- * and killed. Returns the ACK's status, the error the child died with (ACT_ECHILDSTART for a
- * non-error reason), or ACT_ETIMEDOUT. */
+ * and killed. Returns the ACK's status, the reason the child died with (ACT_ECHILDSTART if it
+ * exited normally), or ACT_ETIMEDOUT; the failure's text (the ACK's, or the exit's) is then
+ * act_start_failure(). */
 int act__start_wait(act_pid_t child, act_ref_t mref, int64_t timeout_ms);
+/* Sets (NULL: clears) the calling thread's act_start_failure() text. */
+void act__start_failure_set(const char *text);
 /* The status a failed init acknowledges: rc is an init's non-zero return (an error, or the
- * act_stop marker, whose reason is read from the actor). */
+ * act_stop marker, whose reason is read from the actor): that reason, or ACT_ECHILDSTART for
+ * ACT_NORMAL (a start cannot fail with 0). */
 int act__init_status(int rc);
 
 /* Waits up to timeout_ms for the DOWN of monitor mref (on `pid`), dropping the EXIT message

@@ -58,14 +58,14 @@ static int srv_init(void *state, void *arg)
         rc = h->srv->init(ustate(h), uarg);
     if (rc == 0) {
         if (ack)
-            act__ack(starter, 0);
+            act__ack(starter, 0, NULL);
         return 0;
     }
     if (ack) {
         int status = act__init_status(rc);
         if (linked)
             act_unlink(starter);
-        act__ack(starter, status);
+        act__ack(starter, status, NULL);
     }
     return rc;
 }

@@ -13,23 +13,44 @@
  * starter is killed while it waits and the child never acknowledges: a stop hook frees it.)
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "otp_int.h"
 
 #include "map_int.h"
 
-void act__ack(act_pid_t starter, int status)
+/* The last failed start's text on this thread (act_start_failure). act__start_wait writes it
+ * as it returns, so the caller reads its own start's text: nothing can run on the thread in
+ * between. */
+static _Thread_local char failure[ACT_START_FAILURE_MAX];
+
+const char *act_start_failure(void)
 {
-    act__ack_t *a = act_msg_new(act__ack_t, ACT__MSG_ACK);
+    return failure;
+}
+
+void act__start_failure_set(const char *text)
+{
+    snprintf(failure, sizeof failure, "%s", text ? text : "");
+}
+
+void act__ack(act_pid_t starter, int status, const char *text)
+{
+    size_t len = status && text ? strlen(text) : 0;
+    if (len >= ACT_START_FAILURE_MAX)
+        len = ACT_START_FAILURE_MAX - 1;
+    act__ack_t *a = (act__ack_t *)act_msg_alloc(sizeof(act__ack_t) + len + 1, ACT__MSG_ACK);
     a->status = status;
+    memcpy(a->text, text ? text : "", len);
+    a->text[len] = '\0';
     act_send(starter, &a->hdr);
 }
 
 int act__init_status(int rc)
 {
     rc = act__exit_reason_of(rc);
-    return rc < 0 ? rc : ACT_ECHILDSTART;
+    return rc != ACT_NORMAL ? rc : ACT_ECHILDSTART;
 }
 
 static bool match_exit_of(const act_msg_t *m, void *arg)
@@ -69,6 +90,7 @@ int act__start_wait(act_pid_t child, act_ref_t mref, int64_t timeout_ms)
     watch_t w = {child, mref};
     act_msg_t *m = NULL;
     int rc = act_receive(match_start, &w, timeout_ms, &m);
+    act__start_failure_set(NULL);
     if (rc) {
         /* Timed out: the child goes, and nothing of it stays queued here. */
         act_unlink(child);
@@ -81,6 +103,7 @@ int act__start_wait(act_pid_t child, act_ref_t mref, int64_t timeout_ms)
     }
     if (m->type == ACT__MSG_ACK) {
         int status = ((act__ack_t *)m)->status;
+        act__start_failure_set(((act__ack_t *)m)->text);
         act_msg_free(m);
         if (mref)
             act_demonitor(mref, ACT_DEMONITOR_FLUSH);
@@ -89,8 +112,9 @@ int act__start_wait(act_pid_t child, act_ref_t mref, int64_t timeout_ms)
     /* The child died before acknowledging: the DOWN consumed the monitor, or the EXIT the
      * link. */
     int reason = ((act_down_t *)m)->reason;
+    act__start_failure_set(((act_down_t *)m)->text);
     act_msg_free(m);
-    return reason < 0 ? reason : ACT_ECHILDSTART;
+    return reason != ACT_NORMAL ? reason : ACT_ECHILDSTART;
 }
 
 static bool match_down(const act_msg_t *m, void *arg)
@@ -151,12 +175,12 @@ static int wrap_init(void *state, void *arg)
     act_free(r);
     int rc = w->beh->init ? w->beh->init(w->ustate, uarg) : 0;
     if (rc == 0) {
-        act__ack(starter, 0);
+        act__ack(starter, 0, NULL);
         return 0;
     }
     int status = act__init_status(rc);
     act_unlink(starter);
-    act__ack(starter, status);
+    act__ack(starter, status, NULL);
     return rc;
 }
 
@@ -273,10 +297,10 @@ int act_init_ack(int status)
     if (!found)
         return ACT_EBADARG;
     if (status == 0) {
-        act__ack(starter, 0);
+        act__ack(starter, 0, NULL);
         return 0;
     }
     act_unlink(starter);
-    act__ack(starter, status);
+    act__ack(starter, status, NULL);
     act_fail(status);
 }

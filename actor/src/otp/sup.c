@@ -16,7 +16,12 @@
  * max_restarts times, or 64 buckets above ACT_SUP_RING_MAX), then follows the strategy. The
  * children to start are flagged `pending` and start_pending starts them in order; if a start
  * fails, that counts as one more restart and the supervisor sends itself a RETRY message, so
- * calls and exits queued meanwhile are served between attempts (OTP's try_again_restart).
+ * calls and exits queued meanwhile are served between attempts (OTP's try_again_restart). A
+ * retry goes on where the failure stopped, except under one_for_all, whose retry restarts the
+ * whole group again (the children that did start are stopped first), as OTP does. A pending
+ * child is "restarting": which_children says so, and restart_child and delete_child refuse it
+ * (ACT_ERESTARTING) while terminate_child takes it out of the loop. Dynamic children waiting
+ * for a retry sit on `retry`, with the pid they exited with, which terminate_pid accepts.
  *
  * Stopping a child (stop_child): monitor it, send the exit signal, wait for the DOWN (dropping
  * the link's EXIT that precedes it), kill after the timeout. Dynamic children are stopped all
@@ -39,10 +44,11 @@ struct child {
     const act_child_spec_t *spec; /* static: the copy after this struct; dynamic: &sup->tmpl */
     act_pid_t pid;                /* ACT_PID_NONE when not running */
     uint32_t restarts;
-    bool pending;        /* to be started again by start_pending */
+    bool pending;        /* restarting: to be started again (start_pending, retry_dynamic) */
     int sched;           /* dynamic: where it runs */
     void *extra;         /* dynamic: act_sup_start_child's argument */
     child_t *next_retry; /* dynamic: on sup->retry, waiting for a restart retry */
+    act_pid_t old_pid;   /* dynamic, on sup->retry: the pid that exited */
 };
 
 typedef struct sup {
@@ -262,14 +268,17 @@ static int64_t shutdown_of(const act_child_spec_t *spec)
     return spec->type == ACT_SUPERVISOR ? ACT_INFINITY : ACT_SHUTDOWN_DEFAULT_MS;
 }
 
+/* Starts c. Returns 0 (c->pid is ACT_PID_NONE if the start function ignored it) or the start
+ * function's error, as it gave it (a server's init may stop with a positive reason). */
 static int start_child(sup_t *s, child_t *c)
 {
     act_child_start_t cs = {
         .spec = c->spec, .arg = c->spec->arg, .extra = c->extra, .sched = c->sched};
     act_pid_t pid = ACT_PID_NONE;
+    act__start_failure_set(NULL); /* a start function that fails without waiting says nothing */
     int rc = c->spec->start(&cs, &pid);
     if (rc)
-        return rc < 0 ? rc : ACT_ECHILDSTART;
+        return rc;
     c->pending = false;
     if (pid == ACT_PID_NONE)
         return 0; /* ignored */
@@ -412,9 +421,11 @@ static void queue_retry(sup_t *s)
     act_send(s->self, act_msg_alloc(sizeof(act_msg_t), ACT__MSG_SUP_RETRY));
 }
 
+/* Reports a child's failed start, right after it (act_start_failure() is its text). */
 static void report_start_failed(sup_t *s, const char *id, int rc, const char *action)
 {
-    act__report(ACT_REPORT_START_FAILED, s->name, s->self, id, ACT_PID_NONE, rc, "", action);
+    act__report(ACT_REPORT_START_FAILED, s->name, s->self, id, ACT_PID_NONE, rc,
+                act_start_failure(), action);
 }
 
 /* Starts the pending static children in order; a failure counts as a restart and is retried
@@ -462,6 +473,31 @@ static void retry_dynamic(sup_t *s)
     }
 }
 
+/* Stops the running children from index `from` on, in reverse order, forgetting the temporary
+ * ones (OTP keeps no start arguments for them), and flags every child from `from` on for
+ * start_pending: one_for_all (from 0) and rest_for_one (from the child that exited). */
+static void restart_group(sup_t *s, size_t from)
+{
+    for (size_t i = s->nkids; i-- > from;) {
+        child_t *k = s->kids[i];
+        if (k->pid == ACT_PID_NONE)
+            continue;
+        stop_child(s, k);
+        if (k->spec->restart == ACT_TEMPORARY)
+            kids_remove(s, i);
+    }
+    for (size_t i = from; i < s->nkids; i++)
+        s->kids[i]->pending = true;
+}
+
+static bool any_pending(const sup_t *s)
+{
+    for (size_t i = 0; i < s->nkids; i++)
+        if (s->kids[i]->pending)
+            return true;
+    return false;
+}
+
 /* Forgets child c (not running). */
 static void forget(sup_t *s, child_t *c)
 {
@@ -499,6 +535,8 @@ static void child_exited(sup_t *s, child_t *c, int reason, const char *text)
         act__report(ACT_REPORT_CHILD_EXIT, s->name, s->self, c->spec->id, pid, reason, text,
                     "restarting");
     if (s->strategy == ACT_SIMPLE_ONE_FOR_ONE) {
+        c->old_pid = pid;
+        c->pending = true;
         c->next_retry = s->retry;
         s->retry = c;
         retry_dynamic(s);
@@ -513,18 +551,7 @@ static void child_exited(sup_t *s, child_t *c, int reason, const char *text)
     if (s->strategy == ACT_REST_FOR_ONE)
         while (s->kids[from] != c)
             from++;
-    /* one_for_all (from 0) and rest_for_one (from c): stop the others in reverse order, then
-     * start them all again in order; a temporary child stopped here is forgotten. */
-    for (size_t i = s->nkids; i-- > from;) {
-        child_t *k = s->kids[i];
-        if (k == c)
-            continue;
-        stop_child(s, k);
-        if (k->spec->restart == ACT_TEMPORARY)
-            kids_remove(s, i);
-    }
-    for (size_t i = from; i < s->nkids; i++)
-        s->kids[i]->pending = true;
+    restart_group(s, from);
     start_pending(s);
 }
 
@@ -539,10 +566,14 @@ static act__sup_reply_t *reply_new(size_t data)
     return r;
 }
 
+/* which_children's answer: static children newest first, as OTP lists them; dynamic ones in
+ * no order, running, then restarting. */
 static act__sup_reply_t *which_reply(sup_t *s)
 {
     bool dynamic = s->strategy == ACT_SIMPLE_ONE_FOR_ONE;
     size_t n = dynamic ? s->bypid.len : s->nkids;
+    for (child_t *c = s->retry; dynamic && c; c = c->next_retry)
+        n++;
     size_t strings = strlen(s->name) + 1;
     if (dynamic)
         strings += strlen(s->tmpl.id) + 1;
@@ -572,12 +603,17 @@ static act__sup_reply_t *which_reply(sup_t *s)
         size_t i = 0;
         for (uint32_t it = 0; act__map_next(&s->bypid, &it, &k, &v);) {
             child_t *c = (child_t *)(uintptr_t)v;
-            w[i++] = (act__sup_child_t){tid, c->pid, s->tmpl.type, s->tmpl.restart, c->restarts};
+            w[i++] =
+                (act__sup_child_t){tid, c->pid, s->tmpl.type, s->tmpl.restart, c->restarts, false};
         }
+        for (child_t *c = s->retry; c; c = c->next_retry)
+            w[i++] = (act__sup_child_t){tid,         ACT_PID_NONE, s->tmpl.type, s->tmpl.restart,
+                                        c->restarts, true};
     } else {
         for (size_t i = 0; i < n; i++) {
-            child_t *c = s->kids[i];
-            w[i] = (act__sup_child_t){0, c->pid, c->spec->type, c->spec->restart, c->restarts};
+            child_t *c = s->kids[n - 1 - i];
+            w[i] = (act__sup_child_t){0,           c->pid,    c->spec->type, c->spec->restart,
+                                      c->restarts, c->pending};
             PUT_STRING(c->spec->id, w[i].id_off);
         }
     }
@@ -589,7 +625,7 @@ static void count(sup_t *s, act_child_counts_t *k)
 {
     *k = (act_child_counts_t){0};
     if (s->strategy == ACT_SIMPLE_ONE_FOR_ONE) {
-        k->specs = s->ndyn;
+        k->specs = 1; /* the template, as OTP counts it */
         k->active = s->bypid.len;
         if (s->tmpl.type == ACT_SUPERVISOR)
             k->supervisors = s->ndyn;
@@ -648,12 +684,12 @@ static int static_add(sup_t *s, const act_child_spec_t *spec, act_pid_t *out)
         return ACT_ENOMEM;
     }
     int rc = start_child(s, c);
-    if (rc) {
-        kids_remove(s, s->nkids - 1);
-        return rc;
-    }
     *out = c->pid;
-    return 0;
+    /* A failed start leaves no spec; nor does an ignored temporary child (OTP keeps no start
+     * arguments for temporary children, so it could never start again). */
+    if (rc || (c->pid == ACT_PID_NONE && c->spec->restart == ACT_TEMPORARY))
+        kids_remove(s, s->nkids - 1);
+    return rc;
 }
 
 static int static_op(sup_t *s, int op, const char *id, act_pid_t *out)
@@ -674,6 +710,8 @@ static int static_op(sup_t *s, int op, const char *id, act_pid_t *out)
     case ACT__SUP_RESTART: {
         if (c->pid)
             return ACT_ECHILDRUNNING;
+        if (c->pending)
+            return ACT_ERESTARTING;
         int rc = start_child(s, c);
         *out = c->pid;
         return rc;
@@ -681,9 +719,37 @@ static int static_op(sup_t *s, int op, const char *id, act_pid_t *out)
     default: /* ACT__SUP_DELETE */
         if (c->pid)
             return ACT_ECHILDRUNNING;
+        if (c->pending)
+            return ACT_ERESTARTING;
         kids_remove(s, i);
         return 0;
     }
+}
+
+/* terminate_child(Sup, Pid) of a dynamic supervisor: a running child is stopped and
+ * forgotten, a restarting one (known by the pid it exited with) is taken out of the retry
+ * loop, and a pid that is dead already answers 0, as in OTP (its exit is on its way, or long
+ * handled). */
+static int terminate_pid(sup_t *s, act_pid_t pid)
+{
+    if (s->strategy != ACT_SIMPLE_ONE_FOR_ONE)
+        return ACT_ENOTSUP;
+    uint64_t v;
+    if (act__map_get(&s->bypid, pid, &v)) {
+        child_t *c = (child_t *)(uintptr_t)v;
+        stop_child(s, c);
+        forget(s, c);
+        return 0;
+    }
+    for (child_t **p = &s->retry; pid && *p; p = &(*p)->next_retry) {
+        if ((*p)->old_pid == pid) {
+            child_t *c = *p;
+            *p = c->next_retry;
+            forget(s, c);
+            return 0;
+        }
+    }
+    return pid && !act_is_alive(pid) ? 0 : ACT_ENOCHILD;
 }
 
 static void handle_request(sup_t *s, act__sup_req_t *q)
@@ -706,19 +772,9 @@ static void handle_request(sup_t *s, act__sup_req_t *q)
         q->spec.id = q->id;
         status = static_add(s, &q->spec, &pid);
         break;
-    case ACT__SUP_TERMINATE_PID: {
-        uint64_t v;
-        if (s->strategy != ACT_SIMPLE_ONE_FOR_ONE) {
-            status = ACT_ENOTSUP;
-        } else if (!act__map_get(&s->bypid, q->pid, &v)) {
-            status = ACT_ENOCHILD;
-        } else {
-            child_t *c = (child_t *)(uintptr_t)v;
-            stop_child(s, c);
-            forget(s, c);
-        }
+    case ACT__SUP_TERMINATE_PID:
+        status = terminate_pid(s, q->pid);
         break;
-    }
     default:
         status = static_op(s, q->op, q->id, &pid);
         break;
@@ -781,10 +837,13 @@ static bool handle(sup_t *s, act_msg_t *m)
         return true;
     case ACT__MSG_SUP_RETRY:
         s->retry_queued = false;
-        if (s->strategy == ACT_SIMPLE_ONE_FOR_ONE)
+        if (s->strategy == ACT_SIMPLE_ONE_FOR_ONE) {
             retry_dynamic(s);
-        else
-            start_pending(s);
+            return true;
+        }
+        if (s->strategy == ACT_ONE_FOR_ALL && any_pending(s))
+            restart_group(s, 0); /* the children that did start go again too */
+        start_pending(s);
         return true;
     case ACT__MSG_SUP_STOP:
         stop_all(s);
@@ -803,25 +862,30 @@ static void sup_main(void *arg)
         int rc = act_register(s->name, s->self);
         if (rc) {
             act_unlink(s->parent);
-            act__ack(s->parent, rc);
+            act__ack(s->parent, rc, NULL);
             act_fail(rc);
         }
     }
     for (size_t i = 0; i < s->nkids; i++) {
         child_t *c = s->kids[i];
         int rc = start_child(s, c);
+        if (rc == 0 && c->pid == ACT_PID_NONE && c->spec->restart == ACT_TEMPORARY)
+            kids_remove(s, i--); /* an ignored temporary child is not kept */
         if (rc == 0)
             continue;
+        /* OTP's {shutdown, {failed_to_start_child, Id, Reason}}, as text: it goes to the
+         * starter (act_start_failure) and to the links (the exit text). */
         report_start_failed(s, c->spec->id, rc, "");
-        char rs[160], id[128];
-        act__reason_text(rc, rs, sizeof rs);
-        snprintf(id, sizeof id, "%s", c->spec->id);
+        char rs[160], why[ACT_START_FAILURE_MAX];
+        const char *inner = act_start_failure();
+        snprintf(why, sizeof why, "failed to start child %s: %s%s%s", c->spec->id,
+                 act__reason_text(rc, rs, sizeof rs), inner[0] ? ": " : "", inner);
         stop_all(s);
         act_unlink(s->parent);
-        act__ack(s->parent, ACT_ECHILDSTART);
-        act_failf(ACT_SHUTDOWN, "failed to start child %s: %s", id, rs);
+        act__ack(s->parent, ACT_ECHILDSTART, why);
+        act_failf(ACT_SHUTDOWN, "%s", why);
     }
-    act__ack(s->parent, 0);
+    act__ack(s->parent, 0, NULL);
     for (;;) {
         act_msg_t *m;
         act_receive(NULL, NULL, ACT_INFINITY, &m);

@@ -220,8 +220,12 @@ static int which(act_pid_t sup, act__sup_reply_t **raw, act_child_info_t **out, 
         memcpy(str, r->data + head, strings);
         const act__sup_child_t *w = (const act__sup_child_t *)r->data;
         for (size_t i = 0; i < r->n; i++)
-            a[i] = (act_child_info_t){str + (w[i].id_off - head), w[i].pid, w[i].type, w[i].restart,
-                                      w[i].restarts};
+            a[i] = (act_child_info_t){str + (w[i].id_off - head),
+                                      w[i].pid,
+                                      w[i].type,
+                                      w[i].restart,
+                                      w[i].restarts,
+                                      w[i].restarting};
     }
     *out = a;
     *n = r->n;
@@ -275,7 +279,9 @@ static int walk(act_pid_t sup, act_sup_node_t *self, act_sup_walk_fn fn, void *a
     self->strategy = r->strategy;
     self->mailbox_len = mailbox_of(sup);
     rc = fn(self, arg);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
+    for (size_t j = 0; rc == 0 && j < n; j++) {
+        /* which_children lists static children newest first: the walk goes in start order. */
+        size_t i = r->strategy == ACT_SIMPLE_ONE_FOR_ONE ? j : n - 1 - j;
         act_sup_node_t node = {
             .depth = self->depth + 1,
             .id = kids[i].id,
@@ -283,6 +289,7 @@ static int walk(act_pid_t sup, act_sup_node_t *self, act_sup_walk_fn fn, void *a
             .type = kids[i].type,
             .restart = kids[i].restart,
             .restarts = kids[i].restarts,
+            .restarting = kids[i].restarting,
         };
         if (kids[i].type == ACT_SUPERVISOR && kids[i].pid && node.depth < WALK_MAX_DEPTH) {
             int sub = walk(kids[i].pid, &node, fn, arg);
@@ -325,7 +332,7 @@ static int dump_line(const act_sup_node_t *n, void *arg)
     if (n->pid)
         act_pid_str(n->pid, ps);
     else
-        snprintf(ps, sizeof ps, "-");
+        snprintf(ps, sizeof ps, "%s", n->restarting ? "restarting" : "-");
     if (n->type == ACT_SUPERVISOR && n->depth == 0)
         len = snprintf(line, sizeof line, "%*s%s %s supervisor %s mailbox=%zu\n", (int)n->depth * 2,
                        "", n->id, ps, act_strategy_str(n->strategy), n->mailbox_len);

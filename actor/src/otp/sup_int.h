@@ -36,6 +36,7 @@ typedef struct {
     act_child_type_t type;
     act_restart_t restart;
     uint32_t restarts;
+    bool restarting;
 } act__sup_child_t;
 
 typedef struct {
