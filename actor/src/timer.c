@@ -119,6 +119,7 @@ static void on_timer(uv_timer_t *h)
     act__sched_t *s = h->data;
     s->armed_at = -1;
     int64_t now = act_now_ms();
+    bool sent = false;
     for (;;) {
         pthread_mutex_lock(&s->tlock);
         act__timer_t *t = NULL;
@@ -133,8 +134,15 @@ static void on_timer(uv_timer_t *h)
         /* The creator is the sender (act_send here would name nobody: no actor runs). */
         act__send_from(t->to, t->msg, t->msg->from);
         act_free(t);
+        sent = true;
     }
     rearm(s);
+    /* A sleeping scheduler's uv_run(UV_RUN_ONCE) runs due timers before it polls, with a poll
+     * timeout computed after them: the actors these sends just queued on this scheduler would
+     * wait for the next event, for ever on an idle node. uv_stop makes that poll return at
+     * once (uv_backend_timeout is 0 once stop_flag is set). */
+    if (sent)
+        uv_stop(h->loop);
 }
 
 void act__timers_sync(act__sched_t *s)

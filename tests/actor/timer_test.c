@@ -304,3 +304,52 @@ Test(timer, timer_message_names_its_creator)
     act_msg_free(m);
     cr_assert_eq(from, p);
 }
+
+/* An actor that arms a 1 ms timer to itself on TU_INT (cancelling the one before), cancels
+ * it on TU_PONG, counts the timers that fire (TU_PING), and answers TU_CMD with the count. */
+static int rearm_handle(void *state, act_msg_t *msg)
+{
+    struct {
+        act_timer_t t;
+        int64_t fired;
+    } *r = state;
+    if (r->t && msg->type != TU_PING && msg->type != TU_CMD)
+        act_timer_cancel(r->t, NULL);
+    if (msg->type == TU_INT)
+        act_send_after(act_self(), 1, act_msg_alloc(sizeof(act_msg_t), TU_PING), &r->t);
+    else if (msg->type == TU_PING)
+        r->fired++;
+    else if (msg->type == TU_CMD)
+        tu_send_int((act_pid_t)((tu_int_t *)msg)->v, TU_RESULT, r->fired);
+    if (msg->type == TU_PING || msg->type == TU_PONG)
+        r->t = 0;
+    return 0;
+}
+
+/* A timer that fires as its scheduler goes to sleep runs at the top of the loop's blocking
+ * turn, before the poll: the actor it wakes must run then, not at the next event (on an idle
+ * node: never; and a message sent to it meanwhile finds its mailbox busy and wakes nobody).
+ * Rounds of "arm a 1 ms timer" then, about when it fires, "cancel it", from this thread;
+ * every 50 rounds the actor must still answer. */
+Test(timer, a_timer_firing_as_its_scheduler_sleeps_wakes_its_actor)
+{
+    static const act_behaviour_t b = {.name = "rearm", .handle = rearm_handle};
+    act_pid_t p = tu_spawn_plain(&b, 2 * sizeof(int64_t), NULL, NULL);
+    uint64_t x = 12345;
+    int64_t fired = 0;
+    for (int i = 0; i < TU_SCALED(2000, 500); i++) {
+        tu_send_int(p, TU_INT, 0);
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        usleep((useconds_t)(800 + (x >> 33) % 600));
+        tu_send_int(p, TU_PONG, 0);
+        if (i % 50 == 49) {
+            tu_send_int(p, TU_CMD, (int64_t)act_self());
+            act_msg_t *m;
+            int rc = act_receive_type(TU_RESULT, MS(2000), &m);
+            cr_assert_eq(rc, 0, "round %d: the actor no longer runs", i);
+            fired = ((tu_int_t *)m)->v;
+            act_msg_free(m);
+        }
+    }
+    cr_log_info("%lld of the timers fired before their cancel", (long long)fired);
+}
