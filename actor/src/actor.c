@@ -40,6 +40,22 @@ void act_msg_free(act_msg_t *msg)
     act_free(msg);
 }
 
+int act__handle_held(int (*fn)(void *state, act_msg_t *msg), void *state, act_msg_t *msg)
+{
+    act__thread_t *t = act__tls;
+    act_msg_t *outer = t->cur_msg;
+    bool outer_kept = t->cur_kept;
+    t->cur_msg = msg;
+    t->cur_kept = false;
+    int rc = fn(state, msg);
+    bool kept = t->cur_kept;
+    t->cur_msg = outer;
+    t->cur_kept = outer_kept;
+    if (!kept)
+        act_msg_free(msg);
+    return rc;
+}
+
 void act_msg_keep(act_msg_t *msg)
 {
     /* Recorded in the thread, not the message: the handler may send the message on before it

@@ -19,6 +19,14 @@ bool act__self_traps(void);
  * act_stop when rc is its marker, rc itself otherwise. The calling actor only. */
 int act__exit_reason_of(int rc);
 
+/* In a plain actor's handler, for a message msg the actor holds (it took it earlier with
+ * act_msg_keep): runs fn(state, msg) as if msg were the message being handled now, so that
+ * act_msg_keep inside fn keeps it, and frees msg afterwards unless fn kept it. Returns fn's
+ * result. If fn fails (act_fail), msg goes with the actor like the message being handled; the
+ * handler must therefore have kept (and freed, or stored) its own message before. A server
+ * replays the messages it set aside while suspended this way. */
+int act__handle_held(int (*fn)(void *state, act_msg_t *msg), void *state, act_msg_t *msg);
+
 /* A message that reaches a dead actor (it was queued when the actor died, or arrived after)
  * is freed, unless its type has a bounce function: then fn takes it and returns the answer
  * its protocol gives for "no such actor" (a start request hands back what it carried), or

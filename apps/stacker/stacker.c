@@ -96,11 +96,29 @@ static void server_terminate(void *state, int reason)
     act_free(((stacker_state_t *)state)->v);
 }
 
+/* The stack as Elixir prints a list, top first, for `status` (format_status). */
+static void server_format_status(const void *state, char *buf, size_t len)
+{
+    const stacker_state_t *s = state;
+    size_t at = (size_t)snprintf(buf, len, "[");
+    for (size_t i = s->n; i-- > 0 && at < len;) {
+        at += (size_t)snprintf(buf + at, len - at, "%s%lld", i + 1 < s->n ? "," : "", s->v[i]);
+        if (at + 5 >= len && i > 0) {
+            snprintf(buf + (len > 5 ? len - 5 : 0), len > 5 ? 5 : len, "...]");
+            return;
+        }
+    }
+    if (at < len)
+        snprintf(buf + at, len - at, "]");
+}
+
 static const act_server_t stacker_server = {
+    .name = "Stacker.Server",
     .state_size = sizeof(stacker_state_t),
     .init = server_init,
     .handle_call = server_call,
     .terminate = server_terminate,
+    .format_status = server_format_status,
 };
 
 /* ---- the supervision tree ------------------------------------------------------------------- */

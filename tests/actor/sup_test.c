@@ -1,4 +1,5 @@
 /* Supervisors (sup.h): start order, strategies, restart types, intensity, shutdown, trees. */
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -737,6 +738,67 @@ Test(sup_tree, walk_and_dump_a_nested_tree)
     act_free(text);
     cr_assert_eq(act_sup_dump(ACT_PID_NONE, &text), ACT_ENOPROC);
     cr_assert_eq(act_sup_walk(root, NULL, NULL), ACT_EBADARG);
+}
+
+typedef struct {
+    int items;
+} counted_t;
+
+static int counted_cast(void *state, act_msg_t *msg)
+{
+    (void)msg;
+    ((counted_t *)state)->items++;
+    return 0;
+}
+
+static void counted_format(const void *state, char *buf, size_t len)
+{
+    snprintf(buf, len, "%d items", ((const counted_t *)state)->items);
+}
+
+static const act_server_t counted = {
+    .state_size = sizeof(counted_t), .handle_cast = counted_cast, .format_status = counted_format};
+
+/* What a status page prints: each server's state summary, and whether it is suspended (its
+ * waiting messages count in its mailbox). */
+Test(sup_tree, walk_shows_each_servers_state_and_suspension)
+{
+    static const act_child_spec_t kids[] = {{ACT_SERVER_CHILD("counted", &counted, NULL)},
+                                            W("plain", 2)};
+    act_pid_t sup = start_sup(ACT_ONE_FOR_ONE, kids, N(kids));
+    act_pid_t c = otp_child(sup, "counted");
+    for (int i = 0; i < 3; i++)
+        act_server_cast(c, act_msg_alloc(sizeof(act_msg_t), TU_INT));
+    char *text = NULL;
+    for (int i = 0; i < 100; i++) { /* the casts are handled by the time the walk asks */
+        cr_assert_eq(act_sup_dump(sup, &text), 0);
+        if (strstr(text, "state=\"3 items\""))
+            break;
+        act_free(text);
+        text = NULL;
+        usleep(1000);
+    }
+    cr_assert(text && strstr(text, "counted <") &&
+                  strstr(text, "worker permanent restarts=0 mailbox=0 state=\"3 items\"\n"),
+              "%s", text);
+    cr_assert(strstr(text, "plain <") && strstr(text, "restarts=0 mailbox=0\n"),
+              "no summary for a server without format_status: %s", text);
+    act_free(text);
+    cr_assert_eq(act_server_suspend(c, MS(1000)), 0);
+    act_server_cast(c, act_msg_alloc(sizeof(act_msg_t), TU_INT));
+    act_server_cast(c, act_msg_alloc(sizeof(act_msg_t), TU_INT));
+    cr_assert_eq(act_sup_dump(sup, &text), 0);
+    cr_assert(strstr(text, "mailbox=2 suspended state=\"3 items\""), "%s", text);
+    act_free(text);
+    cr_assert_eq(act_server_resume(c, MS(1000)), 0);
+    act_server_status_t st;
+    for (int i = 0; i < 100; i++) {
+        cr_assert_eq(act_server_get_status(c, &st, MS(1000)), 0);
+        if (strcmp(st.summary, "5 items") == 0)
+            break;
+        usleep(1000);
+    }
+    cr_assert_str_eq(st.summary, "5 items");
 }
 
 static void expect_on_sched(act_pid_t pid, int sched)

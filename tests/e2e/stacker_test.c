@@ -148,6 +148,18 @@ Test(stacker_node, console_then_sigterm_exits_0)
     char line[512];
     cr_assert(proc_line(&p, line, sizeof line, MS(5000)));
     cr_assert(strstr(line, "stacker_sup <") && strstr(line, "one_for_one"), "%s", line);
+    /* The server's line shows its state (format_status): the stack, top first. */
+    cr_assert(proc_line(&p, line, sizeof line, MS(5000)));
+    cr_assert(strstr(line, "stack <") && strstr(line, "state=\"[5]\""), "%s", line);
+    cr_assert(proc_line(&p, line, sizeof line, MS(5000)));
+    cr_assert(strstr(line, "web <"), "%s", line);
+    proc_send(&p, "push 7");
+    expect_line(&p, "ok");
+    proc_send(&p, "status");
+    expect_line(&p, "application stacker 0.1.0 permanent top=<3.1>");
+    cr_assert(proc_line(&p, line, sizeof line, MS(5000)));
+    cr_assert(proc_line(&p, line, sizeof line, MS(5000)));
+    cr_assert(strstr(line, "state=\"[7,5]\""), "%s", line);
     kill(p.pid, SIGTERM);
     cr_assert(proc_wait(&p, MS(10000)), "still running; stderr: %s", p.errbuf);
     cr_assert_eq(p.status, 0, "stderr: %s", p.errbuf);

@@ -17,10 +17,23 @@
  * the server traps exits, stops the server with that reason (terminate runs), as in OTP; a
  * server that does not trap exits simply dies with it.
  *
- * Return values of the callbacks: 0 to go on, act_stop(reason) to stop after this message (a
- * reply set by handle_call is sent first), a negative error to crash with it as the reason.
- * act_fail/act_failf crash at once. terminate(state, reason) runs on every exit, a kill
- * included (runtime rule): release the state's resources there.
+ * Return values of the callbacks, gen_server's return tuples:
+ * - 0 to go on ({noreply, State}, or {reply, ...} when handle_call set *reply);
+ * - act_stop(reason) to stop after this message (a reply set by handle_call is sent first);
+ * - act_server_continue(arg): handle_continue(state, arg) runs right after, before any other
+ *   message ({continue, Arg}); from init, after the starter got its answer, so slow setup
+ *   there does not hold the starter (or the supervisor) up;
+ * - act_server_timeout(ms): if no message comes within ms, handle_info gets an
+ *   ACT_MSG_SERVER_TIMEOUT (gen_server's Timeout; any message cancels it);
+ * - a negative error to crash with it as the reason. act_fail/act_failf crash at once.
+ * terminate(state, reason) runs on every exit, a kill included (runtime rule): release the
+ * state's resources there.
+ *
+ * sys: act_server_get_status, act_server_get_state, act_server_suspend and
+ * act_server_resume are Erlang's sys:get_status, get_state, suspend and resume. A suspended
+ * server answers only these, act_server_stop and its parent's exit; every other message waits,
+ * in order, until it resumes. Supervision-tree walks (act_sup_walk, act_sup_dump) show each
+ * server's state summary (format_status) and whether it is suspended.
  *
  * Calls time out (default ACT_SERVER_CALL_TIMEOUT, 5 s) and fail at once if the server dies:
  * act_call's monitor guards the wait, and a reply that comes after a timeout is dropped, never
@@ -33,6 +46,12 @@
 
 /* Default timeout of act_server_call, in ms (gen_server's 5 s). */
 #define ACT_SERVER_CALL_TIMEOUT 5000
+
+/* The message handle_info gets when a timeout set with act_server_timeout expires. */
+enum { ACT_MSG_SERVER_TIMEOUT = 0x42 };
+
+/* Bytes of a server's state summary (format_status), NUL included. */
+#define ACT_SERVER_SUMMARY_MAX 128
 
 typedef struct act_server {
     size_t state_size; /* bytes of zeroed state handed to every callback */
@@ -49,6 +68,15 @@ typedef struct act_server {
     int (*handle_info)(void *state, act_msg_t *msg);
     /* Runs once at exit with the reason, whatever it is. May be NULL. */
     void (*terminate)(void *state, int reason);
+    /* Runs when a callback returned act_server_continue(arg), before any other message.
+     * Returns like the others. NULL: asking to continue crashes the server. */
+    int (*handle_continue)(void *state, void *arg);
+    /* Writes a one-line summary of the state into buf (len bytes, NUL-terminated; cut if
+     * longer) for status pages and tree dumps (gen_server's format_status). Runs in the server,
+     * between two messages. May be NULL (no summary). */
+    void (*format_status)(const void *state, char *buf, size_t len);
+    /* The server's kind, for status output ("stack"). NULL: "server". Static storage. */
+    const char *name;
 } act_server_t;
 
 typedef struct act_server_opts {
@@ -104,5 +132,43 @@ ACT_API int act_server_stop(act_pid_t server, int reason, int64_t timeout_ms);
 
 /* True if msg is a cast (act_server_cast). */
 ACT_API bool act_msg_is_cast(const act_msg_t *msg);
+
+/* For a callback's return: `return act_server_continue(arg);` runs handle_continue(state, arg)
+ * right after this callback, before any other message. A reply set by handle_call is sent
+ * first. In the server only. */
+ACT_API int act_server_continue(void *arg);
+/* For a callback's return: `return act_server_timeout(ms);` goes on, and if no message comes
+ * within ms (ACT_INFINITY: never), handle_info gets an ACT_MSG_SERVER_TIMEOUT. Any message
+ * the server handles cancels it; system requests (below) do not count. In the server only. */
+ACT_API int act_server_timeout(int64_t ms);
+
+/* ---- sys: introspection and suspension ------------------------------------------------- */
+
+/* What act_server_get_status tells (sys:get_status). */
+typedef struct act_server_status {
+    const char *name;                     /* act_server_t.name, or "server" (static storage) */
+    bool suspended;                       /* act_server_suspend'ed */
+    size_t waiting;                       /* messages set aside while suspended, not handled yet */
+    char summary[ACT_SERVER_SUMMARY_MAX]; /* format_status's text ("" without one) */
+} act_server_status_t;
+
+/* The server's status, asked of the server itself (its summary is taken between two
+ * messages). Returns 0, ACT_ENOPROC, ACT_ETIMEDOUT, ACT_EBADARG (pid is not a server: nothing
+ * is sent to it) or ACT_ENOTFIBER (a plain actor cannot wait). Fiber or foreign thread. */
+ACT_API int act_server_get_status(act_pid_t server, act_server_status_t *out, int64_t timeout_ms);
+/* sys:get_state: copies the server's state, taken between two messages, into buf (up to len
+ * bytes of its state_size) and stores state_size in *size (may be NULL). The copy is shallow:
+ * pointers in it point into memory the server owns and changes or frees as it goes. Returns
+ * as act_server_get_status. Fiber or foreign thread. */
+ACT_API int act_server_get_state(act_pid_t server, void *buf, size_t len, size_t *size,
+                                 int64_t timeout_ms);
+/* sys:suspend: from its answer on, the server handles only system requests, act_server_stop
+ * and its parent's exit signal; calls, casts and other messages wait, in order (a call made
+ * meanwhile times out as usual, and its late reply is dropped). Suspending twice is no error.
+ * Returns as act_server_get_status. Fiber or foreign thread. */
+ACT_API int act_server_suspend(act_pid_t server, int64_t timeout_ms);
+/* sys:resume: the server handles what waited, in order, then what comes. Resuming a server
+ * that is not suspended is no error. Returns as act_server_get_status. */
+ACT_API int act_server_resume(act_pid_t server, int64_t timeout_ms);
 
 #endif

@@ -298,20 +298,26 @@ typedef struct act_sup_node {
     act_restart_t restart;   /* ACT_PERMANENT at depth 0 */
     act_strategy_t strategy; /* supervisors only */
     uint32_t restarts;       /* restarts of this child by its supervisor (0 at depth 0) */
-    size_t mailbox_len;      /* messages queued (act_info), 0 when not running */
+    size_t mailbox_len;      /* messages queued (act_info; a suspended server's waiting ones
+                                included), 0 when not running */
     bool restarting;         /* its restart failed and will be retried (pid is ACT_PID_NONE) */
+    bool suspended;          /* a server suspended by act_server_suspend */
+    const char *summary;     /* a server's state summary (its format_status), "" for other
+                                actors or a server that did not answer within 1 s; valid
+                                during the visit */
 } act_sup_node_t;
 
 /* Visits the tree under sup depth first, in start order: the supervisor, then each child,
- * each child supervisor's subtree right after it. fn returns 0 to go on, anything else to stop
- * the walk (that value is returned). Returns 0, fn's value, ACT_ENOPROC or ACT_ENOMEM.
- * Fiber or foreign thread (it calls each supervisor). */
+ * each child supervisor's subtree right after it; each server child is asked for its status
+ * (server.h's act_server_get_status), so a status page can show what every server holds. fn returns
+ * 0 to go on, anything else to stop the walk (that value is returned). Returns 0, fn's value,
+ * ACT_ENOPROC or ACT_ENOMEM. Fiber or foreign thread (it calls each supervisor). */
 typedef int (*act_sup_walk_fn)(const act_sup_node_t *node, void *arg);
 ACT_API int act_sup_walk(act_pid_t sup, act_sup_walk_fn fn, void *arg);
 
-/* The tree as text, one line per actor, indented by depth:
+/* The tree as text, one line per actor, indented by depth (a server's summary in state=""):
  *     stacker_sup <12.1> supervisor one_for_one restarts=0 mailbox=0
- *       stack <14.3> worker permanent restarts=2 mailbox=0
+ *       stack <14.3> worker permanent restarts=2 mailbox=0 state="2 items"
  * *text (NUL-terminated) is the caller's, freed with act_free. Returns 0, ACT_ENOPROC or
  * ACT_ENOMEM. Fiber or foreign thread. */
 ACT_API int act_sup_dump(act_pid_t sup, char **text);

@@ -17,7 +17,8 @@
 
 #include "core_int.h"
 
-/* Private message types, in the OTP range (0x40-0x7f; the public ones are in sup.h). */
+/* Private message types, in the OTP range (0x40-0x7f; the public ones are in sup.h and
+ * server.h). */
 enum {
     ACT__MSG_ACK = 0x50, /* act__ack_t: child -> starter */
     ACT__MSG_SUP_REQ,    /* act__sup_req_t: a call to a supervisor */
@@ -27,8 +28,14 @@ enum {
     ACT__MSG_SRV_STOP,   /* act__srv_stop_t: act_server_stop */
     ACT__MSG_APP_REQ,    /* a call to the application controller */
     ACT__MSG_APP_REPLY,
-    ACT__MSG_APP_QUIT, /* the controller exits */
+    ACT__MSG_APP_QUIT,      /* the controller exits */
+    ACT__MSG_SRV_SYS,       /* a system request to a server (sys) */
+    ACT__MSG_SRV_SYS_REPLY, /* its answer */
+    ACT__MSG_SRV_DRAIN,     /* a resumed server to itself: replay what it set aside */
 };
+
+/* server.c: the name of the servers' behaviour, as act_info reports it (by this address). */
+extern const char act__server_kind[];
 
 /* act_msg_t._flags bits of the behaviours (core_int.h's high half). */
 #define ACT__MSG_CAST (1u << 16) /* sent by act_server_cast */

@@ -4,24 +4,66 @@
  * A server is one plain actor whose behaviour is srv_beh below; its inline state is a small
  * header (the user's callback table and the parent's pid) followed by the user's state_size
  * bytes, so a server costs one allocation and one indirect call per message over a bare
- * actor. The starter passes a start record (act_malloc'd, owned by the child from the spawn
- * on) as init's argument; srv_init frees it before it runs the user's init, so a crash in init
- * leaks nothing, and acknowledges the result (otp_int.h's handshake).
+ * actor, and stays in the allocator's 160-byte class (actor_int.h). The starter passes a start
+ * record (act_malloc'd, owned by the child from the spawn on) as init's argument; srv_init
+ * frees it before it runs the user's init, so a crash in init leaks nothing, and acknowledges
+ * the result (otp_int.h's handshake).
  *
  * Calls are recognized by the reference act_call puts in the request (user messages are
  * allocated with ref 0; replies carry a reference too but are flagged), casts by
  * ACT__MSG_CAST, which act_server_cast sets.
+ *
+ * What few servers use lives in a side block (srv_sys_t), allocated on first use and marked by
+ * the low bit of the header's table pointer: the idle timeout's timer and the messages set
+ * aside while suspended.
+ * - Continue and timeout are return markers, like act_stop's: act_server_continue(arg) and
+ *   act_server_timeout(ms) leave their argument in a thread-local and return the marker; the
+ *   server reads it as soon as the callback returns, on the same thread (after() below).
+ * - The idle timeout is a timer sending ACT_MSG_SERVER_TIMEOUT with a fresh reference; every
+ *   message the server handles cancels it, and a timeout that fired anyway (it was queued
+ *   behind that message) carries a stale reference and is dropped.
+ * - Suspended, the server answers only system requests (sys), a stop and its parent's exit;
+ *   everything else is kept, in order, on `held`. On resume it replays them in batches, one
+ *   DRAIN message to itself per batch, and keeps setting aside what arrives until the list is
+ *   empty, so each sender's messages are handled in the order sent.
  */
+#include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "otp_int.h"
 
-typedef struct {
+/* Return markers of act_server_continue and act_server_timeout (act_stop's is the core's). */
+#define CONTINUE_MARK 0x7fffffe1
+#define TIMEOUT_MARK 0x7fffffe2
+
+/* Held messages replayed per DRAIN turn. */
+#define DRAIN_BATCH 64
+
+static _Thread_local void *continue_arg;
+static _Thread_local int64_t timeout_after;
+
+/* The behaviour's name, which act_info reports: walks recognize servers by its address. */
+const char act__server_kind[] = "server";
+
+typedef struct srv_sys {
     const act_server_t *srv;
+    act_msg_t *held; /* set aside while suspended or draining, oldest first */
+    act_msg_t *held_tail;
+    size_t nheld;
+    act_timer_t timer;   /* the idle timeout, or 0 */
+    act_ref_t timer_ref; /* the ref its message carries */
+    bool suspended;
+    bool draining; /* a DRAIN is on its way: keep setting messages aside */
+} srv_sys_t;
+
+typedef struct {
+    uintptr_t srv;    /* const act_server_t *, or srv_sys_t * | 1 */
     act_pid_t parent; /* the linked starter, or ACT_PID_NONE */
 } srv_hdr_t;
 
 #define SRV_HDR ((sizeof(srv_hdr_t) + 15) & ~(size_t)15)
+_Static_assert(SRV_HDR == 16, "a server's header keeps it in its size class (actor_int.h)");
 
 typedef struct {
     const act_server_t *srv;
@@ -37,29 +79,137 @@ typedef struct {
     int reason;
 } srv_stop_t;
 
+/* ACT_MSG_SERVER_TIMEOUT: which arming it comes from (not in hdr.ref: that would make it a
+ * call). */
+typedef struct {
+    act_msg_t hdr;
+    act_ref_t token;
+} srv_timeout_t;
+
+/* System requests (act_call) and their replies. */
+enum { SYS_STATUS, SYS_STATE, SYS_SUSPEND, SYS_RESUME };
+
+typedef struct {
+    act_msg_t hdr;
+    int op;
+} srv_sys_req_t;
+
+typedef struct {
+    act_msg_t hdr;
+    act_server_status_t status; /* SYS_STATUS */
+    size_t size;                /* SYS_STATE: state_size, copied to data */
+    _Alignas(16) unsigned char data[];
+} srv_sys_reply_t;
+
 static inline void *ustate(srv_hdr_t *h)
 {
     return (char *)h + SRV_HDR;
 }
 
+static inline srv_sys_t *sys_of(const srv_hdr_t *h)
+{
+    return (h->srv & 1) ? (srv_sys_t *)(h->srv & ~(uintptr_t)1) : NULL;
+}
+
+static inline const act_server_t *srv_of(const srv_hdr_t *h)
+{
+    srv_sys_t *sys = sys_of(h);
+    return sys ? sys->srv : (const act_server_t *)h->srv;
+}
+
+/* The side block, allocated on first use (stops the process if memory runs out: a few dozen
+ * bytes, like a message). */
+static srv_sys_t *sys_get(srv_hdr_t *h)
+{
+    srv_sys_t *sys = sys_of(h);
+    if (sys)
+        return sys;
+    sys = act_calloc(1, sizeof *sys);
+    if (!sys)
+        act_fatal("server: out of memory");
+    sys->srv = (const act_server_t *)h->srv;
+    h->srv = (uintptr_t)sys | 1;
+    return sys;
+}
+
+int act_server_continue(void *arg)
+{
+    continue_arg = arg;
+    return CONTINUE_MARK;
+}
+
+int act_server_timeout(int64_t ms)
+{
+    timeout_after = ms;
+    return TIMEOUT_MARK;
+}
+
+/* ---- the idle timeout ------------------------------------------------------------------- */
+
+static void timeout_cancel(srv_hdr_t *h)
+{
+    srv_sys_t *sys = sys_of(h);
+    if (!sys || !sys->timer)
+        return;
+    act_timer_cancel(sys->timer, NULL); /* fired already: its message is stale, dropped */
+    sys->timer = 0;
+    sys->timer_ref = 0;
+}
+
+static void timeout_arm(srv_hdr_t *h, int64_t ms)
+{
+    timeout_cancel(h);
+    if (ms < 0)
+        return; /* ACT_INFINITY */
+    srv_sys_t *sys = sys_get(h);
+    srv_timeout_t *m = act_msg_new(srv_timeout_t, ACT_MSG_SERVER_TIMEOUT);
+    m->token = sys->timer_ref = act_make_ref();
+    if (act_send_after(act_self(), ms, &m->hdr, &sys->timer) != 0) {
+        sys->timer = 0;
+        sys->timer_ref = 0;
+    }
+}
+
+/* What the callback's return value rc asks for: handle_continue now (before any other
+ * message), an idle timeout, or the rest (0, the act_stop marker, an error) for the core. */
+static int after(srv_hdr_t *h, int rc)
+{
+    while (rc == CONTINUE_MARK) {
+        const act_server_t *srv = srv_of(h);
+        void *arg = continue_arg;
+        if (!srv->handle_continue)
+            act_failf(ACT_CRASH, "server without handle_continue asked to continue");
+        rc = srv->handle_continue(ustate(h), arg);
+    }
+    if (rc == TIMEOUT_MARK) {
+        timeout_arm(h, timeout_after);
+        return 0;
+    }
+    return rc;
+}
+
+/* ---- handling messages ------------------------------------------------------------------ */
+
 static int srv_init(void *state, void *arg)
 {
     srv_start_t *r = arg;
     srv_hdr_t *h = state;
-    h->srv = r->srv;
+    h->srv = (uintptr_t)r->srv;
     h->parent = r->linked ? r->starter : ACT_PID_NONE;
     act_pid_t starter = r->starter;
     bool ack = r->ack;
     bool linked = r->linked;
     void *uarg = r->arg;
+    const act_server_t *srv = r->srv;
     int rc = r->name[0] ? act_register(r->name, act_self()) : 0;
     act_free(r);
-    if (rc == 0 && h->srv->init)
-        rc = h->srv->init(ustate(h), uarg);
-    if (rc == 0) {
+    if (rc == 0 && srv->init)
+        rc = srv->init(ustate(h), uarg);
+    if (rc == 0 || rc == CONTINUE_MARK || rc == TIMEOUT_MARK) {
+        /* The starter goes on first: a continuation runs after the start returned. */
         if (ack)
             act__ack(starter, 0, NULL);
-        return 0;
+        return after(h, rc);
     }
     if (ack) {
         int status = act__init_status(rc);
@@ -70,46 +220,169 @@ static int srv_init(void *state, void *arg)
     return rc;
 }
 
-static int srv_handle(void *state, act_msg_t *m)
+/* A call, a cast or any other message: the user's callbacks. */
+static int dispatch(void *state, act_msg_t *m)
 {
     srv_hdr_t *h = state;
-    const act_server_t *srv = h->srv;
+    const act_server_t *srv = srv_of(h);
     void *u = ustate(h);
-    switch (m->type) {
-    case ACT__MSG_SRV_STOP:
-        return act_stop(((srv_stop_t *)m)->reason);
-    case ACT_MSG_EXIT:
-        if (h->parent && ((act_down_t *)m)->pid == h->parent)
-            return act_stop(((act_down_t *)m)->reason);
-        return srv->handle_info ? srv->handle_info(u, m) : 0;
-    case ACT_MSG_DOWN:
-        return srv->handle_info ? srv->handle_info(u, m) : 0;
-    default:
-        break;
-    }
+    timeout_cancel(h); /* a message came: the idle timeout is off */
+    int rc;
     if (m->ref && !act_msg_is_reply(m)) {
         if (!srv->handle_call)
             act_failf(ACT_CRASH, "server without handle_call got a call (type %u)", m->type);
         act_msg_t *reply = NULL;
-        int rc = srv->handle_call(u, m, &reply);
+        rc = srv->handle_call(u, m, &reply);
         if (reply)
             act_reply(m, reply);
-        return rc;
+    } else if (m->_flags & ACT__MSG_CAST) {
+        rc = srv->handle_cast ? srv->handle_cast(u, m) : 0;
+    } else {
+        rc = srv->handle_info ? srv->handle_info(u, m) : 0;
     }
-    if (m->_flags & ACT__MSG_CAST)
-        return srv->handle_cast ? srv->handle_cast(u, m) : 0;
-    return srv->handle_info ? srv->handle_info(u, m) : 0;
+    return after(h, rc);
+}
+
+/* Sets m (the message being handled) aside until the server resumes. */
+static void hold(srv_hdr_t *h, act_msg_t *m)
+{
+    srv_sys_t *sys = sys_of(h);
+    act_msg_keep(m);
+    atomic_store_explicit(&m->_node.next, NULL, memory_order_relaxed);
+    if (sys->held_tail)
+        atomic_store_explicit(&sys->held_tail->_node.next, &m->_node, memory_order_relaxed);
+    else
+        sys->held = m;
+    sys->held_tail = m;
+    sys->nheld++;
+}
+
+static act_msg_t *unhold(srv_sys_t *sys)
+{
+    act_msg_t *m = sys->held;
+    if (!m)
+        return NULL;
+    act__node_t *next = atomic_load_explicit(&m->_node.next, memory_order_relaxed);
+    sys->held = next ? ACT_CONTAINER_OF(next, act_msg_t, _node) : NULL;
+    if (!sys->held)
+        sys->held_tail = NULL;
+    sys->nheld--;
+    return m;
+}
+
+/* DRAIN: replays a batch of held messages (m, the DRAIN itself, is freed first: a replayed
+ * callback that fails takes only its own message with it). */
+static int drain(srv_hdr_t *h, act_msg_t *m)
+{
+    srv_sys_t *sys = sys_of(h);
+    act_msg_keep(m);
+    act_msg_free(m);
+    for (int i = 0; i < DRAIN_BATCH && !sys->suspended; i++) {
+        act_msg_t *held = unhold(sys);
+        if (!held)
+            break;
+        int rc = act__handle_held(dispatch, h, held);
+        if (rc)
+            return rc;
+    }
+    if (sys->held && !sys->suspended)
+        act_send(act_self(), act_msg_alloc(sizeof(act_msg_t), ACT__MSG_SRV_DRAIN));
+    else
+        sys->draining = false;
+    return 0;
+}
+
+static void sys_answer(srv_hdr_t *h, act_msg_t *m)
+{
+    const act_server_t *srv = srv_of(h);
+    int op = ((srv_sys_req_t *)m)->op;
+    size_t size = op == SYS_STATE ? srv->state_size : 0;
+    srv_sys_reply_t *r =
+        (srv_sys_reply_t *)act_msg_alloc(sizeof(srv_sys_reply_t) + size, ACT__MSG_SRV_SYS_REPLY);
+    memset((char *)r + sizeof(act_msg_t), 0, sizeof *r - sizeof(act_msg_t));
+    srv_sys_t *sys = sys_of(h);
+    switch (op) {
+    case SYS_SUSPEND:
+        sys_get(h)->suspended = true;
+        break;
+    case SYS_RESUME:
+        if (sys && sys->suspended) {
+            sys->suspended = false;
+            if (sys->held && !sys->draining) {
+                sys->draining = true;
+                act_send(act_self(), act_msg_alloc(sizeof(act_msg_t), ACT__MSG_SRV_DRAIN));
+            }
+        }
+        break;
+    case SYS_STATE:
+        r->size = size;
+        memcpy(r->data, ustate(h), size);
+        break;
+    default: /* SYS_STATUS */
+        r->status.name = srv->name ? srv->name : act__server_kind;
+        r->status.suspended = sys && sys->suspended;
+        r->status.waiting = sys ? sys->nheld : 0;
+        if (srv->format_status)
+            srv->format_status(ustate(h), r->status.summary, sizeof r->status.summary);
+        r->status.summary[sizeof r->status.summary - 1] = '\0';
+        break;
+    }
+    act_reply(m, &r->hdr);
+}
+
+static int srv_handle(void *state, act_msg_t *m)
+{
+    srv_hdr_t *h = state;
+    switch (m->type) {
+    case ACT__MSG_SRV_STOP:
+        return act_stop(((srv_stop_t *)m)->reason);
+    case ACT__MSG_SRV_SYS:
+        sys_answer(h, m);
+        return 0;
+    case ACT__MSG_SRV_DRAIN:
+        return drain(h, m);
+    case ACT_MSG_EXIT:
+        if (h->parent && ((act_down_t *)m)->pid == h->parent)
+            return act_stop(((act_down_t *)m)->reason);
+        break;
+    case ACT_MSG_SERVER_TIMEOUT: {
+        srv_sys_t *sys = sys_of(h);
+        if (!sys || ((srv_timeout_t *)m)->token != sys->timer_ref)
+            return 0;   /* a timeout that fired as a message came: stale */
+        sys->timer = 0; /* it fired: nothing to cancel */
+        break;
+    }
+    default:
+        break;
+    }
+    srv_sys_t *sys = sys_of(h);
+    if (sys && (sys->suspended || sys->draining)) {
+        hold(h, m);
+        return 0;
+    }
+    return dispatch(h, m);
 }
 
 static void srv_terminate(void *state, int reason)
 {
     srv_hdr_t *h = state;
-    if (h->srv && h->srv->terminate)
-        h->srv->terminate(ustate(h), reason);
+    if (!h->srv)
+        return; /* init never ran to the header */
+    const act_server_t *srv = srv_of(h);
+    if (srv->terminate)
+        srv->terminate(ustate(h), reason);
+    srv_sys_t *sys = sys_of(h);
+    if (sys) {
+        timeout_cancel(h);
+        act_msg_t *m;
+        while ((m = unhold(sys)) != NULL)
+            act_msg_free(m);
+        act_free(sys);
+    }
 }
 
 static const act_behaviour_t srv_beh = {
-    .name = "server",
+    .name = act__server_kind,
     .init = srv_init,
     .handle = srv_handle,
     .terminate = srv_terminate,
@@ -243,4 +516,75 @@ int act_server_stop(act_pid_t server, int reason, int64_t timeout_ms)
         return rc;
     }
     return why == ACT_NOPROC ? ACT_ENOPROC : 0;
+}
+
+/* ---- sys -------------------------------------------------------------------------------- */
+
+/* Sends system request op to server and waits for its answer (*out, owned by the caller). */
+static int sys_call(act_pid_t server, int op, int64_t timeout_ms, srv_sys_reply_t **out)
+{
+    if (!act__can_wait())
+        return act_system_running() ? ACT_ENOTFIBER : ACT_ENOTRUNNING;
+    act_info_t info;
+    int rc = act_info(server, &info);
+    if (rc)
+        return rc;
+    if (info.behaviour != act__server_kind)
+        return ACT_EBADARG;
+    srv_sys_req_t *q = act_msg_new(srv_sys_req_t, ACT__MSG_SRV_SYS);
+    q->op = op;
+    act_msg_t *r;
+    rc = act_call(server, &q->hdr, timeout_ms, &r, NULL);
+    if (rc)
+        return rc;
+    *out = (srv_sys_reply_t *)r;
+    return 0;
+}
+
+int act_server_get_status(act_pid_t server, act_server_status_t *out, int64_t timeout_ms)
+{
+    if (!out)
+        return ACT_EBADARG;
+    srv_sys_reply_t *r;
+    int rc = sys_call(server, SYS_STATUS, timeout_ms, &r);
+    if (rc)
+        return rc;
+    *out = r->status;
+    act_msg_free(&r->hdr);
+    return 0;
+}
+
+int act_server_get_state(act_pid_t server, void *buf, size_t len, size_t *size, int64_t timeout_ms)
+{
+    if (!buf && len)
+        return ACT_EBADARG;
+    srv_sys_reply_t *r;
+    int rc = sys_call(server, SYS_STATE, timeout_ms, &r);
+    if (rc)
+        return rc;
+    if (len)
+        memcpy(buf, r->data, r->size < len ? r->size : len);
+    if (size)
+        *size = r->size;
+    act_msg_free(&r->hdr);
+    return 0;
+}
+
+static int sys_simple(act_pid_t server, int op, int64_t timeout_ms)
+{
+    srv_sys_reply_t *r;
+    int rc = sys_call(server, op, timeout_ms, &r);
+    if (rc == 0)
+        act_msg_free(&r->hdr);
+    return rc;
+}
+
+int act_server_suspend(act_pid_t server, int64_t timeout_ms)
+{
+    return sys_simple(server, SYS_SUSPEND, timeout_ms);
+}
+
+int act_server_resume(act_pid_t server, int64_t timeout_ms)
+{
+    return sys_simple(server, SYS_RESUME, timeout_ms);
 }

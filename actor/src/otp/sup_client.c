@@ -259,11 +259,30 @@ int act_sup_count_children(act_pid_t sup, act_child_counts_t *out)
 /* ---- walking a tree ---------------------------------------------------------------------- */
 
 #define WALK_MAX_DEPTH 64
+#define WALK_STATUS_TIMEOUT 1000 /* ms a server may take to tell its status */
 
 static size_t mailbox_of(act_pid_t pid)
 {
     act_info_t info;
     return pid && act_info(pid, &info) == 0 ? info.mailbox_len : 0;
+}
+
+/* A worker's line: its mailbox and, for a server, its status (asked with a short timeout: a
+ * busy server must not stall a status page; it is then shown without its summary). The
+ * summary lives in *st, which outlives the visit. */
+static void worker_status(act_sup_node_t *node, act_server_status_t *st)
+{
+    act_info_t info;
+    node->summary = "";
+    if (!node->pid || act_info(node->pid, &info) != 0)
+        return;
+    node->mailbox_len = info.mailbox_len;
+    if (info.behaviour != act__server_kind ||
+        act_server_get_status(node->pid, st, WALK_STATUS_TIMEOUT) != 0)
+        return;
+    node->suspended = st->suspended;
+    node->mailbox_len += st->waiting;
+    node->summary = st->summary;
 }
 
 static int walk(act_pid_t sup, act_sup_node_t *self, act_sup_walk_fn fn, void *arg)
@@ -290,6 +309,7 @@ static int walk(act_pid_t sup, act_sup_node_t *self, act_sup_walk_fn fn, void *a
             .restart = kids[i].restart,
             .restarts = kids[i].restarts,
             .restarting = kids[i].restarting,
+            .summary = "",
         };
         if (kids[i].type == ACT_SUPERVISOR && kids[i].pid && node.depth < WALK_MAX_DEPTH) {
             int sub = walk(kids[i].pid, &node, fn, arg);
@@ -302,7 +322,8 @@ static int walk(act_pid_t sup, act_sup_node_t *self, act_sup_walk_fn fn, void *a
             }
             continue;
         }
-        node.mailbox_len = mailbox_of(node.pid);
+        act_server_status_t st;
+        worker_status(&node, &st);
         rc = fn(&node, arg);
     }
     act_free(kids);
@@ -314,7 +335,8 @@ int act_sup_walk(act_pid_t sup, act_sup_walk_fn fn, void *arg)
 {
     if (!fn)
         return ACT_EBADARG;
-    act_sup_node_t root = {.pid = sup, .type = ACT_SUPERVISOR, .restart = ACT_PERMANENT};
+    act_sup_node_t root = {
+        .pid = sup, .type = ACT_SUPERVISOR, .restart = ACT_PERMANENT, .summary = ""};
     return walk(sup, &root, fn, arg);
 }
 
@@ -341,9 +363,10 @@ static int dump_line(const act_sup_node_t *n, void *arg)
                        (int)n->depth * 2, "", n->id, ps, act_strategy_str(n->strategy),
                        act_restart_str(n->restart), n->restarts, n->mailbox_len);
     else
-        len = snprintf(line, sizeof line, "%*s%s %s worker %s restarts=%u mailbox=%zu\n",
+        len = snprintf(line, sizeof line, "%*s%s %s worker %s restarts=%u mailbox=%zu%s%s%s%s\n",
                        (int)n->depth * 2, "", n->id, ps, act_restart_str(n->restart), n->restarts,
-                       n->mailbox_len);
+                       n->mailbox_len, n->suspended ? " suspended" : "",
+                       n->summary[0] ? " state=\"" : "", n->summary, n->summary[0] ? "\"" : "");
     if (len < 0)
         return 0;
     if ((size_t)len >= sizeof line)
