@@ -217,7 +217,7 @@ Test(call, timeout_drops_the_late_reply)
     cr_assert_eq(call_int(s, REQ_HOLD, 200, MS(5000), &v, NULL), 0);
     cr_assert_eq(v, 201, "got the reply of another call");
     cr_assert(tu_no_msg(REPLY, MS(50)));
-    /* tu_stop: the dropped replies were freed. */
+    tu_stop(); /* the dropped replies were freed */
 }
 
 static void timeout_fiber(void *arg)

@@ -278,7 +278,8 @@ Test(monitor, spawn_option_monitors_atomically)
 
 Test(monitor, dead_watchers_leave_nothing_behind)
 {
-    /* Watchers die first; the target's later death sends to nobody. tu_stop checks leaks. */
+    /* Watchers die first; the target's later death sends to nobody. tu_stop checks leaks, in
+     * the body. */
     act_pid_t target = tu_probe((tu_probe_opts_t){0});
     for (int i = 0; i < 20; i++) {
         act_pid_t w = tu_probe((tu_probe_opts_t){0});
@@ -293,6 +294,7 @@ Test(monitor, dead_watchers_leave_nothing_behind)
     act_down_t *d = tu_recv_down(ACT_MSG_DOWN, 5000);
     cr_assert_eq(d->hdr.ref, ref);
     act_msg_free(&d->hdr);
+    tu_stop();
 }
 
 static void *monitored_thread(void *arg)

@@ -244,8 +244,8 @@ Test(receive, plain_actor_cannot_block)
     tu_send_int(p, TU_INT, 0);
     for (int i = 0; i < 4; i++)
         cr_assert_eq(tu_recv_int(TU_RESULT, 5000), ACT_ENOTFIBER, "call %d", i);
-    /* act_call freed the request: tu_stop checks. */
     cr_assert(tu_no_msg(TU_INT, MS(50)), "the refused call sent its request anyway");
+    tu_stop(); /* act_call freed the request */
 }
 
 /* ---- sleep and yield ------------------------------------------------------------------------ */

@@ -26,7 +26,7 @@ Test(registry, register_whereis_send_name_unregister)
     cr_assert_eq(act_unregister("svc"), 0);
     cr_assert_eq(act_whereis("svc"), ACT_PID_NONE);
     cr_assert_eq(act_unregister("svc"), ACT_ENONAME);
-    /* send_name to an unknown name frees the message (tu_stop checks). */
+    /* send_name to an unknown name frees the message (tu_stop checks, below). */
     cr_assert_eq(act_send_name("svc", act_msg_alloc(sizeof(act_msg_t), TU_INT)), ACT_ENONAME);
     /* The pid may take a new name after unregistering. */
     cr_assert_eq(act_register("svc-b", p), 0);
@@ -34,6 +34,7 @@ Test(registry, register_whereis_send_name_unregister)
     /* Foreign threads' proxies can be named too. */
     cr_assert_eq(act_register("main", act_self()), 0);
     cr_assert_eq(act_whereis("main"), act_self());
+    tu_stop();
 }
 
 Test(registry, name_is_released_when_the_actor_dies)

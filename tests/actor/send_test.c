@@ -217,7 +217,7 @@ Test(send, messages_queued_or_racing_at_death_are_freed)
     atomic_store(&release_gate, true);
     tu_threads(2, late_sender, &pid);
     cr_assert(tu_wait_dead(pid, 5000));
-    /* tu_stop proves every message was freed. */
+    tu_stop(); /* proves every message was freed */
 }
 
 /* ---- ownership ------------------------------------------------------------------------------ */

@@ -17,7 +17,9 @@
 #define MS(ms) ((int64_t)(ms)*DYN_TEST_TIMEOUT_SCALE)
 
 /* Starts a system with n schedulers (0: default) for the current test; tu_stop checks that
- * stopping it leaves no live block behind. */
+ * no TU_CHECK failed and that stopping the system leaves no live block behind. As a .fini it
+ * is caught by ctest (tests/CMakeLists.txt: Criterion ignores .fini's assertions); a test
+ * whose point is that check calls it at the end of its body, where its assertions count. */
 void tu_start(unsigned n);
 void tu_stop(void);
 void tu_start2(void); /* .init for most tests: 2 schedulers */

@@ -273,7 +273,7 @@ Test(timer, bad_arguments_and_dead_targets)
     act_timer_t t = 123;
     cr_assert_eq(act_send_after(self, -1, int_msg(TU_INT, 0), &t), ACT_EBADARG);
     cr_assert_eq(t, 123u, "no handle on failure");
-    /* A timer to a dead pid fires into nothing: the message is freed (tu_stop checks). */
+    /* A timer to a dead pid fires into nothing: the message is freed (tu_stop checks, below). */
     act_pid_t p = tu_probe((tu_probe_opts_t){0});
     act_exit(p, ACT_KILL);
     cr_assert(tu_wait_dead(p, 5000));
@@ -281,6 +281,7 @@ Test(timer, bad_arguments_and_dead_targets)
     usleep(MS(20) * 1000);
     /* Pending timers at system stop are freed too. */
     cr_assert_eq(act_send_after(self, 100000, int_msg(TU_INT, 0), NULL), 0);
+    tu_stop();
 }
 
 /* A timer made by an actor names the actor as the sender. */

@@ -2,7 +2,9 @@
  * The runner behind criterion/criterion.h in the TSan build: registers tests from
  * constructors, runs each matching test in a forked child with its suite's or its own
  * init/fini and timeout, checks the expected signal or exit code, and prints a Criterion-like
- * synthesis. Options: --filter GLOB (suite/name), -j N (accepted; tests run one at a time),
+ * synthesis. A disabled test (its own .disabled or its suite's) is not run and is counted as
+ * skipped, never as passing. A failed assertion fails the test wherever it is, .fini
+ * included. Options: --filter GLOB (suite/name), -j N (accepted; tests run one at a time),
  * --verbose.
  */
 #include "criterion/criterion.h"
@@ -87,6 +89,12 @@ static const struct tsr_extra *suite_extra(const char *name)
     return NULL;
 }
 
+static bool disabled(const struct test *t)
+{
+    const struct tsr_extra *s = suite_extra(t->suite);
+    return t->extra->disabled || (s && s->disabled);
+}
+
 static int run_one(const struct test *t, bool verbose)
 {
     const struct tsr_extra *s = suite_extra(t->suite);
@@ -96,8 +104,6 @@ static int run_one(const struct test *t, bool verbose)
     double timeout = e->timeout > 0 ? e->timeout : (s && s->timeout > 0 ? s->timeout : 0);
     int want_signal = e->signal ? e->signal : (s ? s->signal : 0);
     int want_code = e->exit_code ? e->exit_code : (s ? s->exit_code : 0);
-    if (e->disabled || (s && s->disabled))
-        return 0;
     char full[512];
     snprintf(full, sizeof full, "%s::%s", t->suite, t->name);
     if (verbose)
@@ -158,17 +164,23 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "-j") == 0 && i + 1 < argc)
             i++;
     }
-    size_t run = 0, bad = 0;
+    size_t run = 0, bad = 0, skipped = 0;
     for (size_t i = 0; i < ntests; i++) {
         char full[512];
         snprintf(full, sizeof full, "%s/%s", tests[i].suite, tests[i].name);
         if (filter && fnmatch(filter, full, 0) != 0)
             continue;
+        if (disabled(&tests[i])) {
+            skipped++;
+            if (verbose)
+                fprintf(stderr, "[SKIP] %s::%s: disabled\n", tests[i].suite, tests[i].name);
+            continue;
+        }
         run++;
         bad += (size_t)run_one(&tests[i], verbose);
     }
-    fprintf(stderr, "[====] Synthesis: Tested: %zu | Passing: %zu | Failing: %zu\n", run, run - bad,
-            bad);
+    fprintf(stderr, "[====] Synthesis: Tested: %zu | Passing: %zu | Failing: %zu | Skipped: %zu\n",
+            run, run - bad, bad, skipped);
     free(tests);
     return bad ? 1 : 0;
 }
