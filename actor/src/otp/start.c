@@ -32,7 +32,12 @@ const char *act_start_failure(void)
 
 void act__start_failure_set(const char *text)
 {
-    snprintf(failure, sizeof failure, "%s", text ? text : "");
+    /* Every start clears it: keep that to one store (the restart rate feels a snprintf). */
+    if (!text || !text[0]) {
+        failure[0] = '\0';
+        return;
+    }
+    snprintf(failure, sizeof failure, "%s", text);
 }
 
 void act__ack(act_pid_t starter, int status, const char *text)
