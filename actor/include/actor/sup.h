@@ -39,7 +39,8 @@
  * and return only once the child is initialized: act_server_child_start (server.h),
  * act_sup_child_start (a nested supervisor) and act_start_link (any actor) do exactly that. If
  * a child fails to start, the supervisor stops the children already started, reports it and
- * the start fails with ACT_ECHILDSTART. A start function that returns 0 with *out ==
+ * the start fails with ACT_ECHILDSTART (act_start_failure(), start.h, says which child and
+ * why, through every level of the tree). A start function that returns 0 with *out ==
  * ACT_PID_NONE means "ignore": the child is kept in the spec list, not running (a temporary
  * or dynamic child is forgotten, as in OTP: it could never be started again).
  *
