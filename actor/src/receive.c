@@ -97,7 +97,7 @@ static act_msg_t *next_msg(act__actor_t *a, act__rcv_t *r)
         act__info_answer(a);
         if (ACT_UNLIKELY(atomic_load_explicit(&a->kill_pending, memory_order_relaxed))) {
             act__signal_killed(a, m);
-            act_fail(ACT_KILLED);
+            act__fail_signal(ACT_KILLED);
         }
         if ((m->_flags & ACT__MSG_REPLY) && m->ref != r->await_ref) {
             act_msg_free(m); /* the reply of a call that gave up */
@@ -116,7 +116,7 @@ static act_msg_t *next_msg(act__actor_t *a, act__rcv_t *r)
                     act_free(x->exit_text);
                     x->exit_text = text;
                 }
-                act_fail(reason);
+                act__fail_signal(reason);
             }
         }
         return m;
