@@ -559,13 +559,23 @@ dyn_conn_t *dyn_send_file(dyn_conn_t *c, int status, int fd, off_t offset, size_
 
 /* ---- headers ------------------------------------------------------------------------------ */
 
-/* RFC 9110 token characters, as a bitmap of ASCII (bit c of the pair), for header names. */
-static const uint64_t tchar_lo = 0x3ff6cfa00000000ull, tchar_hi = 0x57ffffffc7fffffeull;
-
-static inline bool tchar(unsigned char ch)
-{
-    return ch < 64 ? (tchar_lo >> ch) & 1 : ch < 128 && ((tchar_hi >> (ch - 64)) & 1);
-}
+/* RFC 9110 token characters, lowercased (0: not a token character), for header names. */
+static const unsigned char token_lower[256] = {
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   33,  0,   35,  36,  37,
+    38,  39,  0,   0,   42,  43,  0,   45,  46,  0,   48,  49,  50,  51,  52,  53,  54,  55,  56,
+    57,  0,   0,   0,   0,   0,   0,   0,   97,  98,  99,  100, 101, 102, 103, 104, 105, 106, 107,
+    108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 0,   0,   0,   94,
+    95,  96,  97,  98,  99,  100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113,
+    114, 115, 116, 117, 118, 119, 120, 121, 122, 0,   124, 0,   126, 0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,
+};
 
 /* A lowercased copy of a header name in the arena, checked: one pass, a bit test a byte. */
 static char *name_copy(dyn_conn_t *c, const char *name, size_t *len)
@@ -576,13 +586,14 @@ static char *name_copy(dyn_conn_t *c, const char *name, size_t *len)
     char *out = dyn_arena_alloc(c->arena, n + 1);
     if (!out)
         oom(c);
+    unsigned char bad = 0xff;
     for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)name[i];
-        if (ACT_UNLIKELY(!tchar(ch)))
-            dyn__conn_fail(c, DYN_EBADHEADER, "response header name \"%.60s\" is not a token",
-                           name);
-        out[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch | 0x20 : ch);
+        unsigned char l = token_lower[(unsigned char)name[i]];
+        bad &= l ? 0xff : 0;
+        out[i] = (char)l;
     }
+    if (ACT_UNLIKELY(!bad))
+        dyn__conn_fail(c, DYN_EBADHEADER, "response header name \"%.60s\" is not a token", name);
     out[n] = '\0';
     *len = n;
     return out;
@@ -590,8 +601,11 @@ static char *name_copy(dyn_conn_t *c, const char *name, size_t *len)
 
 static void add_header(dyn_conn_t *c, const char *lname, size_t nl, const char *value)
 {
-    size_t vl = strcspn(value, "\r\n");
-    if (ACT_UNLIKELY(value[vl] != '\0'))
+    const char *p = value;
+    while (*p && *p != '\r' && *p != '\n')
+        p++;
+    size_t vl = (size_t)(p - value);
+    if (ACT_UNLIKELY(*p != '\0'))
         dyn__conn_fail(c, DYN_EBADHEADER, "response header %.60s: the value contains CR or LF",
                        lname);
     if (c->nrh == c->caprh) {

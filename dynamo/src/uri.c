@@ -21,16 +21,15 @@ static int hexval(unsigned char c)
 
 ssize_t dyn_percent_decode(char *dst, const char *src, size_t len, unsigned flags)
 {
-    /* Most segments hold no escape: one scan, one copy. */
-    if (!(flags & DYN_DECODE_PLUS) && !memchr(src, '%', len)) {
-        if (memchr(src, '\0', len))
-            return DYN_EBADENCODING;
-        if (dst != src)
-            memmove(dst, src, len);
-        return (ssize_t)len;
-    }
+    /* Most bytes need nothing: copy them in one tight loop until an escape (or a NUL). */
     size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
+    for (; o < len; o++) {
+        char ch = src[o];
+        if (ch == '%' || ch == '\0' || (ch == '+' && (flags & DYN_DECODE_PLUS)))
+            break;
+        dst[o] = ch;
+    }
+    for (size_t i = o; i < len; i++) {
         unsigned char c = (unsigned char)src[i];
         if (c == '%') {
             if (len - i < 3)
