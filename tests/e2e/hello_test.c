@@ -248,8 +248,7 @@ Test(hello, single_file_dynamo_serves_and_stops, .fini = end_hello)
     char line[256];
     cr_assert(proc_line(&proc, line, sizeof line, MS(10000)), "no output: %s", proc.errbuf);
     unsigned port = 0;
-    cr_assert_eq(sscanf(line, "single_file: serving on http://127.0.0.1:%u", &port), 1, "%s",
-                 line);
+    cr_assert_eq(sscanf(line, "single_file: serving on http://127.0.0.1:%u", &port), 1, "%s", line);
     hu_resp_t r;
     cr_assert_eq(hu_exchange((uint16_t)port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);
     cr_assert_str_eq(r.body, "Hello World!");
