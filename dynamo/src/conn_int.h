@@ -141,6 +141,9 @@ void dyn__conn_end_stream(dyn_conn_t *c);
  * state; before-send callbacks stay. */
 void dyn__conn_reset_resp(dyn_conn_t *c);
 
+/* Fails the request with ACT_ENOMEM ("out of memory"); never returns. */
+__attribute__((noreturn)) void dyn__conn_oom(dyn_conn_t *c);
+
 /* Fails the request with reason and a text naming the current step; never returns. */
 __attribute__((noreturn, format(printf, 3, 4))) void dyn__conn_fail(dyn_conn_t *c, int reason,
                                                                     const char *fmt, ...);
