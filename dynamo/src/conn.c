@@ -27,6 +27,8 @@ dyn_conn_t *dyn__conn_new(dyn_arena_t *a, dyn__inst_t *inst, const dyn__adapter_
     c->io = io;
     c->status = 200;
     c->version = 11;
+    c->rh = c->rh_inline;
+    c->caprh = sizeof c->rh_inline / sizeof c->rh_inline[0];
     c->query = "";
     return c;
 }

@@ -96,8 +96,9 @@ struct dyn_conn {
     uint8_t state;
     bool halted;
     int status;
-    http_header_t *rh;
+    http_header_t *rh; /* rh_inline until more are needed */
     uint32_t nrh, caprh;
+    http_header_t rh_inline[4];
     const void *resp_body;
     size_t resp_len;
     dyn__before_send_t *before_send;

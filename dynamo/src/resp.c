@@ -211,12 +211,53 @@ static const unsigned char token_lower[256] = {
     0,   0,   0,   0,   0,   0,   0,   0,   0,
 };
 
+/* The next free header entry: four live inline in the conn, more double in the arena. */
+static http_header_t *slot(dyn_conn_t *c)
+{
+    if (ACT_UNLIKELY(c->nrh == c->caprh)) {
+        uint32_t ncap = c->caprh * 2;
+        http_header_t *n = dyn_arena_alloc(c->arena, ncap * sizeof *n);
+        if (!n)
+            dyn__conn_oom(c);
+        memcpy(n, c->rh, c->nrh * sizeof *n);
+        c->rh = n;
+        c->caprh = ncap;
+    }
+    return &c->rh[c->nrh++];
+}
+
+/* Header names routes set most, interned: given exactly so (lowercase), they are neither
+ * checked nor copied. */
+static const char *interned(const char *name, size_t n)
+{
+#define K(s)                                                                                       \
+    {                                                                                              \
+        s, sizeof(s) - 1                                                                           \
+    }
+    static const struct {
+        const char *name;
+        size_t len;
+    } known[] = {K("content-type"),  K("location"),     K("set-cookie"),
+                 K("cache-control"), K("etag"),         K("last-modified"),
+                 K("vary"),          K("x-request-id"), K("content-disposition")};
+#undef K
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (known[i].len == n && memcmp(known[i].name, name, n) == 0)
+            return known[i].name;
+    return NULL;
+}
+
 /* A lowercased copy of a header name in the arena, checked: one pass, a bit test a byte. */
-static char *name_copy(dyn_conn_t *c, const char *name, size_t *len)
+static const char *name_copy(dyn_conn_t *c, const char *name, size_t *len)
 {
     size_t n = strlen(name);
     if (ACT_UNLIKELY(n == 0))
         dyn__conn_fail(c, DYN_EBADHEADER, "an empty response header name");
+    const char *known = interned(name, n);
+    if (known) {
+        *len = n;
+        return known;
+    }
     char *out = dyn_arena_alloc(c->arena, n + 1);
     if (!out)
         dyn__conn_oom(c);
@@ -242,20 +283,10 @@ static void add_header(dyn_conn_t *c, const char *lname, size_t nl, const char *
     if (ACT_UNLIKELY(*p != '\0'))
         dyn__conn_fail(c, DYN_EBADHEADER, "response header %.60s: the value contains CR or LF",
                        lname);
-    if (c->nrh == c->caprh) {
-        uint32_t ncap = c->caprh ? c->caprh * 2 : 8;
-        http_header_t *n = dyn_arena_alloc(c->arena, ncap * sizeof *n);
-        if (!n)
-            dyn__conn_oom(c);
-        if (c->nrh)
-            memcpy(n, c->rh, c->nrh * sizeof *n);
-        c->rh = n;
-        c->caprh = ncap;
-    }
     char *vv = dyn_arena_strndup(c->arena, value, vl);
     if (!vv)
         dyn__conn_oom(c);
-    c->rh[c->nrh++] = (http_header_t){lname, vv, (uint32_t)nl, (uint32_t)vl};
+    *slot(c) = (http_header_t){lname, vv, (uint32_t)nl, (uint32_t)vl};
 }
 
 /* Removes the headers named lname (lowercased, nl bytes). */
@@ -274,17 +305,7 @@ void dyn__resp_header_trusted(dyn_conn_t *c, const char *lname, uint32_t nl, con
     not_sent(c, "a response header");
     if (c->nrh)
         remove_headers(c, lname, nl);
-    if (c->nrh == c->caprh) {
-        uint32_t ncap = c->caprh ? c->caprh * 2 : 8;
-        http_header_t *n = dyn_arena_alloc(c->arena, ncap * sizeof *n);
-        if (!n)
-            dyn__conn_oom(c);
-        if (c->nrh)
-            memcpy(n, c->rh, c->nrh * sizeof *n);
-        c->rh = n;
-        c->caprh = ncap;
-    }
-    c->rh[c->nrh++] = (http_header_t){lname, value, nl, vl};
+    *slot(c) = (http_header_t){lname, value, nl, vl};
 }
 
 dyn_conn_t *dyn_put_resp_header(dyn_conn_t *c, const char *name, const char *value)
