@@ -9,8 +9,11 @@
  * answering link and monitor requests with ACT_NOPROC as Erlang does.
  *
  * act_fail unwinds with longjmp: to the scheduler's frame for a plain actor (run_plain's
- * setjmp, once per turn), to the fiber's base frame for a fiber (fiber_entry).
+ * setjmp, once per turn), to the fiber's base frame for a fiber (fiber_entry), or, in a fiber
+ * inside act_catch, to the innermost catch (a chain of frames on the fiber's own stack). Exit
+ * signals (act__fail_signal) drop the chain first: a kill is never caught.
  */
+#include <execinfo.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -109,7 +112,7 @@ static inline void charge(act__thread_t *t)
     if (a && a->kind == ACT__FIBER && t->sched &&
         ACT_UNLIKELY(atomic_load_explicit(&a->kill_pending, memory_order_relaxed)) &&
         a->status == ACT__RUNNABLE)
-        act_fail(ACT_KILLED);
+        act__fail_signal(ACT_KILLED);
     if (a && a->kind == ACT__FIBER && a->status == ACT__RUNNABLE && t->sched &&
         ++a->fib->taken >= act__sys.cfg.batch * ACT__REDUCTIONS_PER_MSG) {
         a->fib->taken = 0;
@@ -374,16 +377,55 @@ int act__exit_reason_of(int rc)
     return rc;
 }
 
-void act_fail(int reason)
+/* An act_catch in progress, on the fiber's stack. */
+typedef struct act__catch {
+    jmp_buf jb;
+    struct act__catch *prev;
+    act_failure_t *out;
+} act__catch_t;
+
+/* Unwinds the calling actor with `reason`: to its innermost catch, else out of the actor. The
+ * catch's backtrace starts at `caller`, the return address into the code that called act_fail
+ * (the frames of act_fail itself are dropped, however the compiler laid them out). */
+static __attribute__((noreturn, noinline)) void fail(int reason, void *caller)
 {
     act__thread_t *t = act__thread();
     act__actor_t *a = t ? t->current : NULL;
     if (!a || a->kind == ACT__PROXY || (a->kind == ACT__PLAIN && !t->fail_jmp))
         act_fatal("act_fail(%s) outside an actor", act_reason_str(reason));
     t->fail_reason = reason;
-    if (a->kind == ACT__FIBER)
-        longjmp(a->fib->exit_jmp, 1);
-    longjmp(*t->fail_jmp, 1);
+    if (a->kind == ACT__PLAIN)
+        longjmp(*t->fail_jmp, 1);
+    act__catch_t *c = a->fib->catch_top;
+    if (c) {
+        act_failure_t *out = c->out;
+        void *frames[ACT_BACKTRACE_MAX + 4];
+        int n = backtrace(frames, ACT_BACKTRACE_MAX + 4);
+        int from = 0;
+        while (from < n && frames[from] != caller)
+            from++;
+        if (from == n)
+            from = n > 1 ? 1 : 0; /* not found (a tail call): keep all but this frame */
+        out->nframes = n - from > ACT_BACKTRACE_MAX ? ACT_BACKTRACE_MAX : n - from;
+        memcpy(out->frames, frames + from, (size_t)out->nframes * sizeof(void *));
+        out->reason = reason;
+        a->fib->catch_top = c->prev;
+        longjmp(c->jb, 1);
+    }
+    longjmp(a->fib->exit_jmp, 1);
+}
+
+void act_fail(int reason)
+{
+    fail(reason, __builtin_return_address(0));
+}
+
+void act__fail_signal(int reason)
+{
+    act__thread_t *t = act__thread();
+    if (t && t->current && t->current->kind == ACT__FIBER)
+        t->current->fib->catch_top = NULL;
+    fail(reason, NULL);
 }
 
 void act_failf(int reason, const char *fmt, ...)
@@ -396,11 +438,37 @@ void act_failf(int reason, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(buf, sizeof buf, fmt, ap);
         va_end(ap);
-        act__ext_t *x = act__ext(a);
-        act_free(x->exit_text);
-        x->exit_text = act_strdup(buf);
+        if (a->kind == ACT__FIBER && a->fib->catch_top) {
+            memcpy(a->fib->catch_top->out->text, buf, sizeof buf);
+        } else {
+            act__ext_t *x = act__ext(a);
+            act_free(x->exit_text);
+            x->exit_text = act_strdup(buf);
+        }
     }
-    act_fail(reason);
+    fail(reason, __builtin_return_address(0));
+}
+
+int act_catch(void (*fn)(void *arg), void *arg, act_failure_t *out)
+{
+    act__thread_t *t = act__thread();
+    act__actor_t *a = t ? t->current : NULL;
+    if (!a || a->kind != ACT__FIBER)
+        return ACT_ENOTFIBER;
+    act__catch_t c;
+    c.prev = a->fib->catch_top;
+    c.out = out;
+    out->reason = ACT_NORMAL;
+    out->text[0] = '\0';
+    out->nframes = 0;
+    a->fib->catch_top = &c;
+    if (setjmp(c.jb) == 0) {
+        fn(arg);
+        a->fib->catch_top = c.prev;
+        return 0;
+    }
+    /* fail() popped this catch and filled *out. */
+    return 1;
 }
 
 static void drain(act__actor_t *a)

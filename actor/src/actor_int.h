@@ -96,6 +96,7 @@ typedef struct act__fib {
     void (*on_exit)(void *arg, int reason); /* act_fiber_on_exit */
     void *on_exit_arg;
     jmp_buf exit_jmp;
+    struct act__catch *catch_top; /* innermost act_catch, or NULL */
 } act__fib_t;
 
 typedef struct act__thread act__thread_t;
@@ -293,6 +294,9 @@ void act__kill_all(void);
 
 /* signal.c */
 enum { ACT__SIG_CONSUMED, ACT__SIG_DELIVER, ACT__SIG_DIE };
+
+/* act_fail for an exit signal (a kill, a linked actor's death): never caught by act_catch. */
+__attribute__((noreturn)) void act__fail_signal(int reason);
 /* Applies a system message (type < ACT_MSG_USER) to actor a in its own turn. CONSUMED: msg was
  * freed. DELIVER: msg is for the actor (a user-visible ACT_MSG_EXIT/ACT_MSG_DOWN, or any other
  * type). DIE: a must exit with *reason (msg freed; the signal's text is a's exit text now). */

@@ -105,7 +105,7 @@ static act_msg_t *next_msg(act__actor_t *a, act__rcv_t *r)
         if (what == ACT__SIG_CONSUMED)
             continue;
         if (what == ACT__SIG_DIE)
-            act_fail(reason); /* proxies trap every signal: only fibers get here */
+            act__fail_signal(reason); /* proxies trap every signal: only fibers get here */
         if ((m->_flags & ACT__MSG_REPLY) && m->ref != r->await_ref) {
             act_msg_free(m); /* the reply of a call that gave up */
             continue;

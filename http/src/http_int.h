@@ -477,6 +477,8 @@ struct http_req {
     size_t unacked;     /* bytes sent since the last flush mark */
     http__rhdr_t *rhdrs, *rhdrs_tail;
     uint32_t nrhdrs;
+    void (*on_free)(void *arg); /* http_req_on_free */
+    void *on_free_arg;
 };
 
 /* req.c / resp.c: the fiber side. */

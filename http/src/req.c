@@ -17,6 +17,8 @@
 
 void http__req_free(http_req_t *req)
 {
+    if (req->on_free)
+        req->on_free(req->on_free_arg);
     http_server_t *srv = req->srv;
     http__arena_blk_t *b = req->arena.extra;
     while (b) {
@@ -173,6 +175,15 @@ char *http_req_strndup(http_req_t *req, const char *s, size_t len)
         p[len] = '\0';
     }
     return p;
+}
+
+int http_req_on_free(http_req_t *req, void (*fn)(void *arg), void *arg)
+{
+    if (req->on_free && fn)
+        return HTTP_ESTATE;
+    req->on_free = fn;
+    req->on_free_arg = arg;
+    return 0;
 }
 
 http_server_t *http_req_server(const http_req_t *req)

@@ -330,6 +330,11 @@ int http_server_start(const http_config_t *cfg, http_server_t **out)
 
 int http_server_child_start(const act_child_start_t *cs, act_pid_t *out)
 {
+    return http_server_child_start_port(cs, out, NULL);
+}
+
+int http_server_child_start_port(const act_child_start_t *cs, act_pid_t *out, uint16_t *port)
+{
     const http_config_t *cfg = cs->arg;
     http_server_t *srv;
     int rc;
@@ -344,6 +349,8 @@ int http_server_child_start(const act_child_start_t *cs, act_pid_t *out)
     if (rc)
         return rc;
     *out = HTTP__PID(srv->listener);
+    if (port)
+        *port = srv->port;
     http_server_free(srv); /* the listener keeps the server alive */
     return 0;
 }

@@ -99,10 +99,36 @@ ACT_API int act_fiber_on_exit(void (*fn)(void *arg, int reason), void *arg);
 
 /* Exits the calling actor now with `reason`, unwinding out of its handler or fiber (frames in
  * between are skipped: release their resources before, or in terminate). act_failf adds a
- * text that links and monitors receive (act_down_t.text). Actor context only. */
+ * text that links and monitors receive (act_down_t.text). Inside act_catch they unwind to the
+ * catch instead, which gets the reason and text. Actor context only. */
 ACT_API __attribute__((noreturn)) void act_fail(int reason);
 ACT_API __attribute__((noreturn, format(printf, 2, 3))) void act_failf(int reason, const char *fmt,
                                                                        ...);
+
+/* ---- catching a failure (Erlang's try ... catch exit:Reason) ------------------------------- */
+
+/* Frames kept in a caught failure's backtrace. */
+#define ACT_BACKTRACE_MAX 48
+
+/* A failure caught by act_catch. */
+typedef struct act_failure {
+    int reason;                      /* act_fail's reason */
+    char text[512];                  /* act_failf's text (truncated), or "" */
+    void *frames[ACT_BACKTRACE_MAX]; /* return addresses where act_fail was called, innermost
+                                        first (the caller of act_fail/act_failf is frames[0]) */
+    int nframes;
+} act_failure_t;
+
+/* Runs fn(arg) in the calling fiber and catches an act_fail/act_failf made by fn or by
+ * anything it calls: instead of ending the actor, the failure unwinds to here (frames in
+ * between are skipped, as with act_fail), *out gets its reason, its text and the backtrace
+ * taken where act_fail was called, and act_catch returns 1. Returns 0 when fn returns. Exit
+ * signals are not failures of the actor's own and are never caught: a kill, or the death of a
+ * linked actor while not trapping exits, ends the fiber as usual, whatever catches are active.
+ * Catches nest (the innermost catches). Fiber actors only: ACT_ENOTFIBER elsewhere (fn does
+ * not run). The backtrace is captured only when a catch is active: act_fail costs no more
+ * otherwise. */
+ACT_API int act_catch(void (*fn)(void *arg), void *arg, act_failure_t *out);
 
 /* Sends an exit signal with `reason` to pid (see the rules at the top). Signals travel in
  * order with the sender's messages, except ACT_KILL, which lands before the victim handles

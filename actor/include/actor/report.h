@@ -8,6 +8,9 @@
  * node its start and stop. Exits with ACT_NORMAL or ACT_SHUTDOWN are never reported (they are
  * how things stop).
  *
+ * Layers above send their log lines (a web framework's request log) through the same sink with
+ * act_report_log, so one act_report_set redirects or silences everything.
+ *
  * The default sink writes the line to stderr. act_report_set() redirects or silences every
  * report (tests and benchmarks turn them off); a silenced report is not even formatted.
  */
@@ -24,6 +27,7 @@ typedef enum act_report_kind {
     ACT_REPORT_APP_EXIT,      /* an application's top supervisor exited */
     ACT_REPORT_APP_START,     /* an application failed to start */
     ACT_REPORT_NODE,          /* the node: started, stopping, stopped */
+    ACT_REPORT_LOG,           /* a log line of a layer above (act_report_log): who = its source */
 } act_report_kind_t;
 
 typedef struct act_report {
@@ -49,6 +53,14 @@ ACT_API void act_report_set(act_report_fn fn, void *arg);
 
 /* A sink that drops everything: act_report_set(act_report_silent, NULL). */
 ACT_API void act_report_silent(const act_report_t *r, void *arg);
+
+/* Sends a log line (one line, no newline) through the sink as an ACT_REPORT_LOG report: who
+ * names the source ("web" for a Dynamo), text and line are `line`. Nothing is done (not even
+ * a lock taken) while reports are silenced. Any thread; never blocks for long (one mutex). */
+ACT_API void act_report_log(const char *who, const char *line);
+
+/* False while reports are silenced (act_report_silent): callers may skip formatting. */
+ACT_API bool act_report_enabled(void);
 
 /* The default sink: r->line and a newline to stderr. */
 ACT_API void act_report_stderr(const act_report_t *r, void *arg);

@@ -108,6 +108,9 @@ void act__report(act_report_kind_t kind, const char *who, act_pid_t who_pid, con
     case ACT_REPORT_NODE:
         snprintf(line, sizeof line, "[node] %s", text);
         break;
+    case ACT_REPORT_LOG:
+        snprintf(line, sizeof line, "%s", text);
+        break;
     }
     act_report_t r = {
         .kind = kind,
@@ -118,6 +121,26 @@ void act__report(act_report_kind_t kind, const char *who, act_pid_t who_pid, con
         .reason = reason,
         .text = text,
         .action = action,
+        .line = line,
+    };
+    emit(&r);
+}
+
+bool act_report_enabled(void)
+{
+    return act__report_on();
+}
+
+void act_report_log(const char *who, const char *line)
+{
+    if (!act__report_on())
+        return;
+    act_report_t r = {
+        .kind = ACT_REPORT_LOG,
+        .who = who ? who : "",
+        .child = "",
+        .text = line,
+        .action = "",
         .line = line,
     };
     emit(&r);

@@ -71,6 +71,13 @@ HTTP_API void *http_req_alloc(http_req_t *req, size_t size);
 /* A NUL-terminated copy of s[0..len) in the arena, or NULL. */
 HTTP_API char *http_req_strndup(http_req_t *req, const char *s, size_t len);
 
+/* Runs fn(arg) when the request is freed, however its handler ended (returned, crashed, or was
+ * killed): just before the arena goes, on the request's scheduler, from the fiber's exit hook
+ * (fn must not block). For the cleanups of a layer above (a framework's per-request
+ * destructors). One per request: returns 0, or HTTP_ESTATE if one is set already (fn NULL
+ * removes it). */
+HTTP_API int http_req_on_free(http_req_t *req, void (*fn)(void *arg), void *arg);
+
 /* The server the request came through (its handler_arg etc. are the caller's). */
 HTTP_API http_server_t *http_req_server(const http_req_t *req);
 /* The connection actor that owns the request's socket. */

@@ -92,6 +92,10 @@ HTTP_API int http_server_start(const http_config_t *cfg, http_server_t **out);
  * cfg.stop_timeout_ms; HTTP_SERVER_CHILD gives the child a shutdown well above that.
  *     static const act_child_spec_t kids[] = {{HTTP_SERVER_CHILD("web", &web_cfg)}};   */
 HTTP_API int http_server_child_start(const act_child_start_t *cs, act_pid_t *out);
+/* The same, and *port (may be NULL) gets the bound port (the one the kernel chose when
+ * cfg->port is 0), for start functions of layers that embed a server. */
+HTTP_API int http_server_child_start_port(const act_child_start_t *cs, act_pid_t *out,
+                                          uint16_t *port);
 #define HTTP_SERVER_CHILD(id_, cfg_)                                                               \
     .id = (id_), .start = http_server_child_start, .arg = (void *)(cfg_), .shutdown = 15000
 
