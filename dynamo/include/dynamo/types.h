@@ -45,6 +45,8 @@ static inline dyn_str_t dyn_str(const char *s)
 typedef struct dyn_conn dyn_conn_t;
 /* A Dynamo's declaration (dynamo.h). */
 typedef struct dyn_dynamo dyn_dynamo_t;
+/* A Dynamo's web code, linked or a reloadable module (web.h). */
+typedef struct dyn_web dyn_web_t;
 
 /* Environments, as Mix's: what the exception page shows, how the logger writes, defaults. */
 typedef enum dyn_env {
