@@ -135,7 +135,9 @@ static void changed(dyn__reloader_t *r, const char *dir, const char *name)
         r->changed[0] = '\0';
     }
     if (!r->changed[0] || (source_name(name) && !source_name(strrchr(r->changed, '/'))))
-        snprintf(r->changed, sizeof r->changed, "%s%s%s", dir, name ? "/" : "", name ? name : "");
+        if (snprintf(r->changed, sizeof r->changed, "%s%s%s", dir, name ? "/" : "",
+                     name ? name : "") >= (int)sizeof r->changed)
+            r->changed[sizeof r->changed - 1] = '\0'; /* cut: it is only reported */
     r->dirty = true;
     set_pending(r, true);
     if (r->building)

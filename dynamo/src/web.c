@@ -12,6 +12,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,9 +104,9 @@ static void remove_stale_copies(const char *copies, const char *base)
         if (pid == (long)getpid())
             continue;
         if (pid <= 0 || (kill((pid_t)pid, 0) == -1 && errno == ESRCH)) {
-            char p[4096];
-            snprintf(p, sizeof p, "%s/%s", copies, e->d_name);
-            unlink(p);
+            char p[PATH_MAX];
+            if (snprintf(p, sizeof p, "%s/%s", copies, e->d_name) < (int)sizeof p)
+                unlink(p);
         }
     }
     closedir(d);
@@ -157,16 +158,18 @@ int dyn__web_load(dyn__web_t *w)
 {
     const dyn_web_t *d = w->decl;
     uint64_t version = ++w->next_version;
-    char dir[4096], copies[4200], path[4400];
+    char dir[PATH_MAX], copies[PATH_MAX], path[PATH_MAX];
     const char *base;
     split_path(d->module, dir, sizeof dir, &base);
-    snprintf(copies, sizeof copies, "%s/" COPY_DIR, dir);
+    if (snprintf(copies, sizeof copies, "%s/" COPY_DIR, dir) >= (int)sizeof copies)
+        return load_error(w, "the web module's path is too long: %s", d->module);
     if (mkdir(copies, 0700) != 0 && errno != EEXIST)
         return load_error(w, "cannot create %s: %s", copies, strerror(errno));
     if (version == 1)
         remove_stale_copies(copies, base);
-    snprintf(path, sizeof path, "%s/%s.%ld.%llu.so", copies, base, (long)getpid(),
-             (unsigned long long)version);
+    if (snprintf(path, sizeof path, "%s/%s.%ld.%llu.so", copies, base, (long)getpid(),
+                 (unsigned long long)version) >= (int)sizeof path)
+        return load_error(w, "the web module's path is too long: %s", d->module);
     int rc = copy_file(d->module, path);
     if (rc)
         return load_error(w, "cannot copy the web module %s: %s", d->module, strerror(-rc));

@@ -98,8 +98,11 @@ static void pump(void)
     while ((nl = memchr(start, '\n', node.errlen - (size_t)(start - node.errbuf)))) {
         *nl = '\0';
         if (strstr(start, "[reload]")) {
-            size_t used = strlen(reloads);
-            snprintf(reloads + used, sizeof reloads - used, "%s\n", start);
+            size_t used = strlen(reloads), n = strlen(start);
+            if (used + n + 2 <= sizeof reloads) {
+                memcpy(reloads + used, start, n);
+                memcpy(reloads + used + n, "\n", 2);
+            }
         }
         start = nl + 1;
     }

@@ -444,7 +444,7 @@ static int tag(cc_t *c, size_t tag_at)
         opener = "<%=";
         c->pos += 1;
     }
-    size_t code_at = c->pos, code_end;
+    size_t code_at = c->pos, code_end = 0;
     if (scan_code(c, tag_at, opener, &code_end))
         return -1;
     if (kind == TAG_CODE) {
