@@ -34,6 +34,11 @@ static bool reserve(dyn_buf_t *b, size_t more)
     return true;
 }
 
+bool dyn_buf_reserve(dyn_buf_t *b, size_t more)
+{
+    return reserve(b, more);
+}
+
 void dyn_buf_init(dyn_buf_t *b, dyn_arena_t *a, size_t cap)
 {
     b->arena = a;

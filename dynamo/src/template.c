@@ -64,10 +64,24 @@ void dyn_tpl_put_char(dyn_tpl_t *t, char c, int esc, int line)
 /* Digits of u, written backwards ending at end; returns the first. */
 static char *utoa_back(unsigned long long u, char *end)
 {
-    do {
-        *--end = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
+                                "31323334353637383940414243444546474849505152535455565758596061"
+                                "62636465666768697071727374757677787980818283848586878889909192"
+                                "9394959697989999";
+    while (u >= 100) { /* two digits per division */
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        end -= 2;
+        end[0] = pairs[2 * r];
+        end[1] = pairs[2 * r + 1];
+    }
+    if (u >= 10) {
+        end -= 2;
+        end[0] = pairs[2 * u];
+        end[1] = pairs[2 * u + 1];
+    } else {
+        *--end = (char)('0' + u);
+    }
     return end;
 }
 
@@ -201,9 +215,9 @@ const dyn_value_t *dyn_tpl_assign(dyn_tpl_t *t, const char *name, int line)
 
 static const dyn_value_t null_value = {.type = DYN_V_NULL};
 
-const dyn_value_t *dyn_get(const dyn_value_t *v, const char *key)
+const dyn_value_t *dyn_getn(const dyn_value_t *v, const char *key, size_t len)
 {
-    const dyn_value_t *r = v && v->type == DYN_V_MAP ? dyn_map_get(v->m, key) : NULL;
+    const dyn_value_t *r = v && v->type == DYN_V_MAP ? dyn_map_getn(v->m, key, len) : NULL;
     return r ? r : &null_value;
 }
 

@@ -207,7 +207,11 @@ static inline dyn_value_t dyn__v_ptr(const dyn_value_t *v)
 
 /* Field `key` of a map value, or item `i` of a list value; a null value (never NULL) when v
  * is not a map/list or has no such entry, so chains like dyn_get(dyn_get(u, "a"), "b") work. */
-DYN_API const dyn_value_t *dyn_get(const dyn_value_t *v, const char *key);
+DYN_API const dyn_value_t *dyn_getn(const dyn_value_t *v, const char *key, size_t len);
+static inline const dyn_value_t *dyn_get(const dyn_value_t *v, const char *key)
+{
+    return dyn_getn(v, key, strlen(key)); /* a literal's length is known at compile time */
+}
 DYN_API const dyn_value_t *dyn_at(const dyn_value_t *v, size_t i);
 /* The length of a list or map value, or of a string; 0 otherwise. */
 DYN_API size_t dyn_len(const dyn_value_t *v);
@@ -282,12 +286,17 @@ DYN_API void dyn_templates_register(dyn_templates_node_t *node);
     (void)conn;                                                                                    \
     (void)assigns
 
-/* Literal text. */
+/* Literal text (and short pieces of output: no call for them when there is room). */
 static inline void dyn_tpl_text(dyn_tpl_t *t, const char *s, size_t n)
 {
     dyn_buf_t *b = t->out;
     if (__builtin_expect(b->len + n < b->cap && !b->failed, 1)) {
-        memcpy(b->data + b->len, s, n);
+        char *d = b->data + b->len;
+        if (__builtin_constant_p(n) || n > 16)
+            memcpy(d, s, n);
+        else
+            for (size_t i = 0; i < n; i++)
+                d[i] = s[i];
         b->len += n;
         b->data[b->len] = '\0';
     } else {
