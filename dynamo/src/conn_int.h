@@ -98,8 +98,9 @@ struct dyn_conn {
     uint8_t state;
     bool halted;
     int status;
-    http_header_t *rh;
+    http_header_t *rh; /* rh_inline until more are needed */
     uint32_t nrh, caprh;
+    http_header_t rh_inline[4];
     const void *resp_body;
     size_t resp_len;
     dyn__before_send_t *before_send;
@@ -128,6 +129,12 @@ void dyn__conn_bind(dyn_conn_t *c, const struct dyn__rroute *r);
 size_t dyn__conn_nparams(const dyn_conn_t *c);
 void dyn__conn_unbind(dyn_conn_t *c, size_t n);
 
+/* Sets a response header the framework vouches for: lname lowercase and a token, value free of
+ * CR and LF, both living as long as the request (nothing is copied or checked). Replaces
+ * headers of that name. */
+void dyn__resp_header_trusted(dyn_conn_t *c, const char *lname, uint32_t nl, const char *value,
+                              uint32_t vl);
+
 /* Sends what the conn holds (state SET), running the before-send callbacks. */
 void dyn__conn_send_set(dyn_conn_t *c);
 /* Ends a streamed response. */
@@ -136,6 +143,9 @@ void dyn__conn_end_stream(dyn_conn_t *c);
 /* Clears the response for an error page: status, headers (the request id stays), body,
  * state; before-send callbacks stay. */
 void dyn__conn_reset_resp(dyn_conn_t *c);
+
+/* Fails the request with ACT_ENOMEM ("out of memory"); never returns. */
+__attribute__((noreturn)) void dyn__conn_oom(dyn_conn_t *c);
 
 /* Fails the request with reason and a text naming the current step; never returns. */
 __attribute__((noreturn, format(printf, 3, 4))) void dyn__conn_fail(dyn_conn_t *c, int reason,

@@ -118,6 +118,15 @@ try {
   process.exitCode = 1;
 } finally {
   clearTimeout(timeout);
-  browser.kill("SIGKILL");
-  rmSync(profile, { recursive: true, force: true });
+  // Browser.close (above) ends its processes; wait for that before removing the profile they
+  // write to, and kill what is left after a while.
+  const exited = new Promise((resolve) => browser.once("exit", resolve));
+  const killer = setTimeout(() => browser.kill("SIGKILL"), 5000);
+  if (browser.exitCode === null && browser.signalCode === null) await exited;
+  clearTimeout(killer);
+  try {
+    rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
+  } catch (e) {
+    console.error("exception_page: could not remove " + profile + ": " + e.message);
+  }
 }
