@@ -3,8 +3,9 @@
  * assigns into the request's arena, wrap it in the layout, set the response.
  *
  * The page is rendered first, then the layout around it (the layout reads it as
- * @inner_content): one copy of the page, into the layout's buffer. Buffers grow by doubling
- * in the arena; the response borrows the final one, so the body is never copied again.
+ * @inner_content): one copy of the page, into the layout's buffer. Buffers start at the size
+ * the template's last render took, so they seldom grow (doubling in the arena when they do);
+ * the response borrows the final one, so the body is never copied again.
  */
 #include <string.h>
 
@@ -109,13 +110,14 @@ dyn_conn_t *dyn_render(dyn_conn_t *conn, const char *name)
     dyn_arena_t *a = dyn_conn_arena(conn);
     const dyn_map_t *assigns = dyn_conn_assigns(conn);
     dyn_buf_t page;
-    dyn_buf_init(&page, a, FIRST_CAP);
+    dyn_buf_init(&page, a, dyn__tpl_size_hint(tpl, FIRST_CAP));
     dyn_tpl_t t = {.conn = conn, .assigns = assigns, .out = &page, .tpl = tpl, .set = set};
     tpl->render(&t);
+    dyn__tpl_size_seen(tpl, page.len);
     dyn_buf_t *body = &page;
     dyn_buf_t whole;
     if (layout && !page.failed) {
-        dyn_buf_init(&whole, a, page.len + FIRST_CAP / 2);
+        dyn_buf_init(&whole, a, page.len + dyn__tpl_size_hint(layout, FIRST_CAP / 2));
         dyn_tpl_t lt = {
             .conn = conn,
             .assigns = assigns,
@@ -125,6 +127,7 @@ dyn_conn_t *dyn_render(dyn_conn_t *conn, const char *name)
             .inner = dyn_vstrn(page.data, page.len),
         };
         layout->render(&lt);
+        dyn__tpl_size_seen(layout, whole.len - page.len);
         body = &whole;
     }
     if (body->failed)

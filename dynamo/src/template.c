@@ -256,6 +256,21 @@ dyn_iter_t dyn_iter_of(const dyn_value_t *v, const char *file, int line)
     return it;
 }
 
+bool dyn_tuple_next(dyn_iter_t *it, const dyn_value_t **const *vars, size_t n, const char *file,
+                    int line)
+{
+    const dyn_value_t *t = dyn_iter_next(it);
+    if (!t)
+        return false;
+    if (t->type != DYN_V_LIST || dyn_list_len(t->l) < n)
+        act_failf(DYN_ETEMPLATE, "%s:%d: DYN_FOR_TUPLE: item %zu is %s, not a tuple of %zu", file,
+                  line, it->i - 1, t->type == DYN_V_LIST ? "too short" : dyn_vtype_name(t->type),
+                  n);
+    for (size_t i = 0; i < n; i++)
+        *vars[i] = dyn_list_at(t->l, i);
+    return true;
+}
+
 dyn_iter_t dyn_map_iter_of(const dyn_value_t *v, const char *file, int line)
 {
     dyn_iter_t it = {.once = 1};
@@ -369,6 +384,31 @@ void dyn__tpl_not_found(dyn_conn_t *conn, const dyn_templates_t *first, const ch
               used ? list : "none");
 }
 
+/* ---- buffer sizes ------------------------------------------------------------------------- */
+
+/* The last output size of templates, in a small table indexed by the template's address: a
+ * collision only costs a growth, and a race a stale size, so relaxed atomics do. */
+#define HINTS 256
+static _Atomic uint32_t hints[HINTS];
+
+static _Atomic uint32_t *hint_slot(const dyn_template_t *t)
+{
+    return &hints[((uintptr_t)t / sizeof *t) % HINTS];
+}
+
+size_t dyn__tpl_size_hint(const dyn_template_t *t, size_t at_least)
+{
+    size_t h = atomic_load_explicit(hint_slot(t), memory_order_relaxed);
+    h += h / 8 + 64;
+    return h > at_least ? h : at_least;
+}
+
+void dyn__tpl_size_seen(const dyn_template_t *t, size_t len)
+{
+    atomic_store_explicit(hint_slot(t), len > UINT32_MAX ? UINT32_MAX : (uint32_t)len,
+                          memory_order_relaxed);
+}
+
 /* ---- partials ----------------------------------------------------------------------------- */
 
 dyn_safe_t dyn_tpl_partial_map(dyn_tpl_t *t, const char *name, const dyn_map_t *assigns, int line)
@@ -413,6 +453,9 @@ int dyn_template_render(const dyn_templates_t *set, const char *name, const dyn_
     if (!tpl)
         return DYN_ENOTEMPLATE;
     dyn_tpl_t t = {.conn = conn, .assigns = assigns, .out = out, .tpl = tpl, .set = from};
+    size_t start = out->len;
+    dyn_buf_reserve(out, dyn__tpl_size_hint(tpl, 0));
     tpl->render(&t);
+    dyn__tpl_size_seen(tpl, out->len - start);
     return 0;
 }

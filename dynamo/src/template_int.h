@@ -22,4 +22,10 @@ __attribute__((noreturn)) void dyn__tpl_not_found(dyn_conn_t *conn, const dyn_te
                                                   const char *what, const char *name,
                                                   const char *from, int line);
 
+/* Room for a render of template t: what its last render took (plus a margin), so the buffer
+ * does not grow (and copy itself) while the template writes. at_least is the floor. */
+size_t dyn__tpl_size_hint(const dyn_template_t *t, size_t at_least);
+/* Records the size a render of t took. */
+void dyn__tpl_size_seen(const dyn_template_t *t, size_t len);
+
 #endif

@@ -28,16 +28,16 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The README's fruits, repeated: {id, name} maps, names that need escaping now and then. */
+/* The README's fruits, repeated: {id, name} tuples, names that need escaping now and then. */
 static dyn_map_t *assigns_for(dyn_arena_t *a, long items)
 {
     static const char *const names[] = {"Apple", "Orange", "Banana", "Kiwi & Lime", "<Pear>"};
     dyn_list_t *list = dyn_list_new(a, (size_t)items);
     for (long i = 0; i < items; i++) {
-        dyn_map_t *f = dyn_map_new(a);
-        dyn_map_put(f, "id", dyn_vint(i));
-        dyn_map_put(f, "name", dyn_vstr(names[i % 5]));
-        dyn_list_push(list, dyn_vmap(f));
+        dyn_list_t *t = dyn_list_new(a, 2);
+        dyn_list_push(t, dyn_vint(i));
+        dyn_list_push(t, dyn_vstr(names[i % 5]));
+        dyn_list_push(list, dyn_vlist(t));
     }
     dyn_map_t *m = dyn_map_new(a);
     dyn_map_put(m, "fruits", dyn_vlist(list));

@@ -48,6 +48,14 @@ static dyn_conn_t *standard_assigns(dyn_conn_t *conn)
     conn = dyn_assign(conn, "items", dyn_vlist(items));
     conn = dyn_assign(conn, "map", map_of(conn, "a", dyn_vint(1), "b", dyn_vstr("<2>")));
     conn = dyn_assign(conn, "nothing", dyn_vnull());
+    dyn_list_t *pairs = dyn_list_new(a, 0);
+    for (int i = 0; i < 3; i++) {
+        dyn_list_t *t = dyn_list_new(a, 2);
+        dyn_list_push(t, dyn_vint(i));
+        dyn_list_push(t, dyn_vstr(i == 1 ? "<b>" : "x"));
+        dyn_list_push(pairs, dyn_vlist(t));
+    }
+    conn = dyn_assign(conn, "pairs", dyn_vlist(pairs));
     dyn_list_t *fruits = dyn_list_new(a, 0);
     dyn_list_push(fruits, map_of(conn, "name", dyn_vstr("Apple"), NULL, dyn_vnull()));
     dyn_list_push(fruits, map_of(conn, "name", dyn_vstr("<Orange>"), NULL, dyn_vnull()));
@@ -133,6 +141,20 @@ DY_TEST(template, loops_over_lists_and_maps_with_break_and_continue)
     dyn_test_conn_free(c);
 }
 
+DY_TEST(template, tuples_bind_their_items_to_names)
+{
+    dyn_conn_t *c = get("/r/tuples.html");
+    cr_assert_eq(dyn_test_status(c), 200, "%s", body(c));
+    cr_assert_str_eq(body(c), "0=x;1=&lt;b&gt;;2=x;\n[0][1][2]\n");
+    dyn_test_conn_free(c);
+    c = get("/r/tuple_bad.html");
+    cr_assert_eq(dyn_test_status(c), 500);
+    cr_assert(dy_wait_report("tuple_bad.html.eex:1: DYN_FOR_TUPLE: item 0 is int, not a tuple of 2",
+                             MS(2000)),
+              "%s", dy_reports());
+    dyn_test_conn_free(c);
+}
+
 DY_TEST(template, partials_get_their_own_assigns)
 {
     dyn_conn_t *c = get("/r/partials.html");
@@ -204,7 +226,7 @@ DY_TEST(template, a_missing_assign_fails_naming_it_and_those_there_are)
     dyn_conn_t *c = get("/r/missing.html");
     cr_assert_eq(dyn_test_status(c), 500);
     cr_assert(dy_wait_report("missing.html:2: assign @nope not available (assigns: @s, @n, "
-                             "@title, @list, @items, @map, @nothing, @fruits)",
+                             "@title, @list, @items, @map, @nothing, @pairs, @fruits)",
                              MS(2000)),
               "%s", dy_reports());
     dyn_test_conn_free(c);

@@ -226,6 +226,38 @@ DYN_API size_t dyn_len(const dyn_value_t *v);
          var##__it.once = 0)                                                                       \
         for (const dyn_value_t *var; (var = dyn_iter_next(&var##__it)) != NULL;)
 
+/* Iterates a list of tuples (lists), binding each tuple's items to names: the README's
+ * `lc { id, name } inlist @fruits do`, for fruits assigned as [[0, "Apple"], [1, "Orange"]]:
+ *
+ *     <% DYN_FOR_TUPLE (@fruits, id, name) { %>
+ *       <li><a href="/fruit/<%= id %>"><%= name %></a></li>
+ *     <% } %>
+ *
+ * Each name is a const dyn_value_t * (up to 8 names). A tuple with fewer items than names, or
+ * an item that is not a list, fails with the file and line. */
+#define DYN_FOR_TUPLE(list, first, ...)                                                            \
+    for (dyn_iter_t first##__it = dyn_iter_of((list), __FILE__, __LINE__); first##__it.once;       \
+         first##__it.once = 0)                                                                     \
+        for (const dyn_value_t *first = NULL DYN__TPL_FE(DYN__TPL_DECL, __VA_ARGS__);              \
+             dyn_tuple_next(                                                                       \
+                 &first##__it,                                                                     \
+                 (const dyn_value_t **[]){&first DYN__TPL_FE(DYN__TPL_ADDR, __VA_ARGS__)},         \
+                 1 + DYN__TPL_COUNT(__VA_ARGS__), __FILE__, __LINE__);)
+#define DYN__TPL_DECL(x) , *x = NULL
+#define DYN__TPL_ADDR(x) , &x
+#define DYN__TPL_FE1(m, a) m(a)
+#define DYN__TPL_FE2(m, a, ...) m(a) DYN__TPL_FE1(m, __VA_ARGS__)
+#define DYN__TPL_FE3(m, a, ...) m(a) DYN__TPL_FE2(m, __VA_ARGS__)
+#define DYN__TPL_FE4(m, a, ...) m(a) DYN__TPL_FE3(m, __VA_ARGS__)
+#define DYN__TPL_FE5(m, a, ...) m(a) DYN__TPL_FE4(m, __VA_ARGS__)
+#define DYN__TPL_FE6(m, a, ...) m(a) DYN__TPL_FE5(m, __VA_ARGS__)
+#define DYN__TPL_FE7(m, a, ...) m(a) DYN__TPL_FE6(m, __VA_ARGS__)
+#define DYN__TPL_PICK(_1, _2, _3, _4, _5, _6, _7, N, ...) N
+#define DYN__TPL_FE(m, ...)                                                                        \
+    __VA_OPT__(DYN__TPL_PICK(__VA_ARGS__, DYN__TPL_FE7, DYN__TPL_FE6, DYN__TPL_FE5, DYN__TPL_FE4,  \
+                             DYN__TPL_FE3, DYN__TPL_FE2, DYN__TPL_FE1, )(m, __VA_ARGS__))
+#define DYN__TPL_COUNT(...) (0 __VA_OPT__(+DYN__TPL_PICK(__VA_ARGS__, 7, 6, 5, 4, 3, 2, 1, 0)))
+
 /* Iterates the entries of a map value in insertion order: key (a dyn_str_t) and val. */
 #define DYN_FOR_MAP(key, val, map)                                                                 \
     for (dyn_iter_t key##__it = dyn_map_iter_of((map), __FILE__, __LINE__); key##__it.once;        \
@@ -247,6 +279,9 @@ static inline const dyn_value_t *dyn_iter_next(dyn_iter_t *it)
 {
     return it->i < it->n ? dyn_list_at(it->l, it->i++) : NULL;
 }
+/* The next tuple of a DYN_FOR_TUPLE: its first n items into *vars[0..n). */
+DYN_API bool dyn_tuple_next(dyn_iter_t *it, const dyn_value_t **const *vars, size_t n,
+                            const char *file, int line);
 static inline bool dyn_map_iter_next(dyn_iter_t *it, dyn_str_t *key, const dyn_value_t **val)
 {
     return it->i < it->n && dyn_map_at(it->m, it->i++, key, val);

@@ -10,9 +10,10 @@
  *       render conn, "fruits.html"
  *     end
  *
- * Each fruit is a map value {id, name} (the tuple of the seed), so the template reads its fields
- * by name. `?extra=NAME` appends a fruit named NAME, the way user input reaches a page: it comes
- * back escaped, whatever it holds.
+ * Each fruit of the list is a tuple {id, name} as in the seed: a list value of two items, which
+ * the template binds with DYN_FOR_TUPLE (the seed's `lc { id, name } inlist @fruits`). The page
+ * of one fruit gets it as a map instead, read by field name. `?extra=NAME` appends a fruit named
+ * NAME, the way user input reaches a page: it comes back escaped, whatever it holds.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +31,21 @@ static dyn_conn_t *use_home_layout(dyn_conn_t *conn)
     return dyn_assign_str(conn, "title", "Fruits");
 }
 
-static dyn_value_t fruit(dyn_conn_t *conn, int64_t id, const char *name)
+/* {id, name} */
+static dyn_value_t tuple(dyn_conn_t *conn, int64_t id, const char *name)
+{
+    dyn_list_t *t = dyn_list_new(dyn_conn_arena(conn), 2);
+    if (!t || dyn_list_push(t, dyn_vint(id)) || dyn_list_push(t, dyn_vstr(name)))
+        act_failf(ACT_ENOMEM, "out of memory building the fruit list");
+    return dyn_vlist(t);
+}
+
+/* %{id: id, name: name} */
+static dyn_value_t record(dyn_conn_t *conn, int64_t id, const char *name)
 {
     dyn_map_t *m = dyn_map_new(dyn_conn_arena(conn));
     if (!m || dyn_map_put(m, "id", dyn_vint(id)) || dyn_map_put(m, "name", dyn_vstr(name)))
-        act_failf(ACT_ENOMEM, "out of memory building the fruit list");
+        act_failf(ACT_ENOMEM, "out of memory building the fruit");
     return dyn_vmap(m);
 }
 
@@ -73,10 +84,10 @@ static dyn_conn_t *list_fruits(dyn_conn_t *conn)
     if (!list)
         act_failf(ACT_ENOMEM, "out of memory building the fruit list");
     for (size_t i = 0; i < NFRUITS; i++)
-        dyn_list_push(list, fruit(conn, (int64_t)i, names[i]));
+        dyn_list_push(list, tuple(conn, (int64_t)i, names[i]));
     const char *extra = extra_param(conn);
     if (extra && extra[0])
-        dyn_list_push(list, fruit(conn, NFRUITS, extra));
+        dyn_list_push(list, tuple(conn, NFRUITS, extra));
     conn = dyn_assign(conn, "fruits", dyn_vlist(list));
     return dyn_render(conn, "fruits.html");
 }
@@ -93,7 +104,7 @@ static dyn_conn_t *show_fruit(dyn_conn_t *conn)
         return dyn_render(dyn_status(conn, 404), "fruit.html");
     }
     conn = dyn_assign_str(conn, "title", names[n]);
-    conn = dyn_assign(conn, "fruit", fruit(conn, n, names[n]));
+    conn = dyn_assign(conn, "fruit", record(conn, n, names[n]));
     return dyn_render(conn, "fruit.html");
 }
 

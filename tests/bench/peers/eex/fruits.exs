@@ -46,7 +46,7 @@ end
 defmodule Peer.Run do
   def fruits(n) do
     names = ["Apple", "Orange", "Banana", "Kiwi & Lime", "<Pear>"]
-    for i <- 0..(n - 1), do: %{id: i, name: Enum.at(names, rem(i, 5))}
+    for i <- 0..(n - 1), do: {i, Enum.at(names, rem(i, 5))}
   end
 
   def loop(assigns, deadline, count) do
