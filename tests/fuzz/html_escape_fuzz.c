@@ -6,12 +6,21 @@
  * NUL replaced by U+FFFD, checked against an independent decoder written here. The buffer
  * starts small so it grows in the middle of sequences.
  */
-#include <assert.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dynamo/template.h"
+
+/* Kept under NDEBUG (fuzz builds are RelWithDebInfo): a failed check is a crash to report. */
+#define CHECK(x)                                                                                   \
+    do {                                                                                           \
+        if (!(x)) {                                                                                \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x);                  \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -54,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dyn_buf_t b;
     dyn_buf_init(&b, a, 1 + (size & 15));
     dyn_html_escape(&b, (const char *)data, size);
-    assert(!b.failed);
+    CHECK(!b.failed);
     const uint8_t *o = (const uint8_t *)b.data, *end = o + b.len;
     bool plain = true;
     for (const uint8_t *p = data; p < data + size;) {
@@ -66,15 +75,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p += n;
     }
     if (plain) {
-        assert(b.len == size && !memcmp(b.data, data, size));
+        CHECK(b.len == size && !memcmp(b.data, data, size));
     }
     /* decode the entities back; it must read as well-formed text */
     uint8_t *back = malloc(b.len + 1);
     size_t blen = 0;
     for (const uint8_t *p = o; p < end;) {
-        assert(*p != '<' && *p != '>' && *p != '"' && *p != '\'' && *p != 0);
+        CHECK(*p != '<' && *p != '>' && *p != '"' && *p != '\'' && *p != 0);
         size_t n = valid_seq(p, end);
-        assert(n > 0);
+        CHECK(n > 0);
         if (*p == '&') {
             static const char *const ent[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&#39;"};
             static const char rep[] = "&<>\"'";
@@ -82,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             while (k < 5 &&
                    ((size_t)(end - p) < strlen(ent[k]) || memcmp(p, ent[k], strlen(ent[k]))))
                 k++;
-            assert(k < 5);
+            CHECK(k < 5);
             back[blen++] = (uint8_t)rep[k];
             p += strlen(ent[k]);
             continue;
@@ -112,15 +121,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             n = 0;
         }
         if (ri >= size || gi >= blen) {
-            assert(ri >= size && gi >= blen);
+            CHECK(ri >= size && gi >= blen);
             break;
         }
-        assert(gi + n <= blen && !memcmp(back + gi, p, n));
+        CHECK(gi + n <= blen && !memcmp(back + gi, p, n));
         ri += n;
         gi += n;
     }
     if (bad)
-        assert(memmem(back, blen, fffd, 3));
+        CHECK(memmem(back, blen, fffd, 3));
     free(back);
     dyn_arena_free(a);
     return 0;
