@@ -3,7 +3,8 @@
  * what a request does at its start, and the tools' view.
  *
  * Loading a version: the module the build made is copied to a path of its own
- * (<module's dir>/.dynamo-reload/<file>.<pid>.<version>.so) and that copy is dlopen'ed, so
+ * (<module's dir>/.dynamo-reload/<file>.<pid>.<n>.so, n counting the copies the process made)
+ * and that copy is dlopen'ed, so
  * each version is a new handle (dlopen returns the handle it has for a path it loaded) and the
  * next build can overwrite the module while the copy serves. The copy is removed when the
  * version is unloaded; copies left by a process that died are removed at the next start.
@@ -28,6 +29,10 @@
 #include "template_int.h"
 
 #define COPY_DIR ".dynamo-reload"
+
+/* Copies are numbered across the process: a Dynamo that restarts loads its module again while
+ * requests of the previous instance may still run the copy it loaded. */
+static _Atomic uint64_t copies_made;
 
 static void report(const dyn__web_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void report(const dyn__web_t *w, const char *fmt, ...)
@@ -167,10 +172,11 @@ int dyn__web_load(dyn__web_t *w)
         return load_error(w, "cannot create %s: %s", copies, strerror(errno));
     if (version == 1)
         remove_stale_copies(copies, base);
+    uint64_t seq = atomic_fetch_add_explicit(&copies_made, 1, memory_order_relaxed) + 1;
     if (snprintf(path, sizeof path, "%s/%s.%ld.%llu.so", copies, base, (long)getpid(),
-                 (unsigned long long)version) >= (int)sizeof path)
+                 (unsigned long long)seq) >= (int)sizeof path)
         return load_error(w, "the web module's path is too long: %s", d->module);
-    int rc = copy_file(d->module, path);
+    int rc = copy_file(d->module, path); /* O_TRUNC on a fresh name: never a mapped file */
     if (rc)
         return load_error(w, "cannot copy the web module %s: %s", d->module, strerror(-rc));
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
