@@ -77,7 +77,7 @@ int dyn__inst_new(const dyn_dynamo_t *d, dyn__inst_t **out, char *err, size_t er
 {
     *out = NULL;
     if (!d || !d->name || !d->name[0] || (!d->endpoint && !d->web) || (d->nplugs && !d->plugs)) {
-        snprintf(err, errlen, "a Dynamo needs a name and an endpoint router");
+        snprintf(err, errlen, "a Dynamo needs a name and an endpoint router or web code");
         return ACT_EBADARG;
     }
     if (strlen(d->name) > ACT_NAME_MAX - 8) {
