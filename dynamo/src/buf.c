@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "dynamo/buf.h"
-#include "dynamo/template.h"
 
 static bool reserve(dyn_buf_t *b, size_t more)
 {

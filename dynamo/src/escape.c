@@ -1,5 +1,5 @@
 /*
- * HTML escaping (template.h: dyn_html_escape), the hot path of rendering.
+ * HTML escaping (buf.h: dyn_html_escape, dyn_buf_html), the hot path of rendering.
  *
  * A 256-entry class table sorts each byte as it is copied into room reserved beforehand (no
  * call per piece: the values templates write are short); a byte past ASCII starts a UTF-8 check
@@ -8,7 +8,7 @@
  * then end an attribute value or start a tag, however it is encoded. No allocation but the
  * buffer's, no dependency but buf.c: the fuzzer drives it alone (tests/fuzz/html_escape_fuzz.c).
  */
-#include "dynamo/template.h"
+#include "dynamo/buf.h"
 
 enum { PLAIN = 0, SPECIAL, NUL, HIGH };
 

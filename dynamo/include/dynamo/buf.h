@@ -44,9 +44,11 @@ DYN_API __attribute__((format(printf, 2, 3))) void dyn_buf_printf(dyn_buf_t *b, 
 DYN_API __attribute__((format(printf, 2, 0))) void dyn_buf_vprintf(dyn_buf_t *b, const char *fmt,
                                                                    va_list ap);
 /* Appends s[0..len) HTML-escaped: & < > " ' become entities, so the text is safe in element
- * content and in quoted attribute values; NUL bytes and ill-formed UTF-8 become U+FFFD (the
- * same escaping as templates': dyn_html_escape in template.h). */
+ * content and in quoted attribute values; NUL and every ill-formed UTF-8 sequence (each
+ * maximal ill-formed subpart, as browsers decode it) become U+FFFD, so the output is always
+ * well-formed UTF-8. dyn_html_escape is the same (the name templates use; escape.c). */
 DYN_API void dyn_buf_html(dyn_buf_t *b, const char *s, size_t len);
+DYN_API void dyn_html_escape(dyn_buf_t *b, const char *s, size_t len);
 /* Appends a value as text (strings as they are, numbers in decimal, true/false, lists and
  * maps in a JSON-like notation), HTML-escaped when html is true. */
 DYN_API void dyn_buf_value(dyn_buf_t *b, const dyn_value_t *v, bool html);

@@ -139,10 +139,6 @@ DYN_API const dyn_template_t *dyn_template_find(const dyn_templates_t *set, cons
 /* The content type for a format: "text/html; charset=utf-8" for "html"... (see dyn_render). */
 DYN_API const char *dyn_template_content_type(const char *format);
 
-/* Writes s[0..len) HTML-escaped into b: & < > " ' as entities, NUL and invalid UTF-8 (each
- * maximal ill-formed subsequence, as browsers decode it) as U+FFFD. Any thread. */
-DYN_API void dyn_html_escape(dyn_buf_t *b, const char *s, size_t len);
-
 /* ---- partials ---------------------------------------------------------------------------- */
 
 /* An assign for a partial. */
