@@ -78,7 +78,8 @@ void dyn_html_escape(dyn_buf_t *b, const char *s, size_t len)
     while (p < end) {
         const unsigned char *stop = (size_t)(end - p) > CHUNK ? p + CHUNK : end;
         /* + 8: the last sequence may start before stop and end after it */
-        if (!dyn_buf_reserve(b, (size_t)(stop - p) * MAX_GROWTH + 8))
+        size_t room = (size_t)(stop - p) * MAX_GROWTH + 8;
+        if ((b->failed || b->len + room + 1 > b->cap) && !dyn_buf_reserve(b, room))
             return;
         char *o = b->data + b->len;
         while (p < stop) {

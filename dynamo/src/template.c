@@ -183,7 +183,14 @@ void dyn_tpl_put_value(dyn_tpl_t *t, dyn_value_t v, int esc, int line)
 
 void dyn_tpl_put_vptr(dyn_tpl_t *t, const dyn_value_t *v, int esc, int line)
 {
-    if (v)
+    if (!v)
+        return;
+    /* the common cases first, one call shallower */
+    if (v->type == DYN_V_STR && esc && t->inner.type != DYN_V_STR)
+        dyn_html_escape(t->out, v->s.ptr, v->s.len);
+    else if (v->type == DYN_V_INT)
+        dyn_tpl_put_int(t, v->i, esc, line);
+    else
         put_value(t, v, esc, line, 0);
 }
 
