@@ -87,8 +87,8 @@ static void edit(const char *rel, const char *from, const char *to)
     free(s);
 }
 
-/* The node's reports about reloading, collected as its stderr is read (its request log lines
- * are dropped: they would push them out of the buffer). */
+/* The node's reports about reloading and anything else it wrote to stderr but request log
+ * lines (dropped: they would push the rest out), collected as its stderr is read. */
 static char reloads[16384];
 
 static void pump(void)
@@ -97,7 +97,8 @@ static void pump(void)
     char *start = node.errbuf, *nl;
     while ((nl = memchr(start, '\n', node.errlen - (size_t)(start - node.errbuf)))) {
         *nl = '\0';
-        if (strstr(start, "[reload]")) {
+        bool request_line = strstr(start, " -> ") && strstr(start, " in ");
+        if (!request_line) {
             size_t used = strlen(reloads), n = strlen(start);
             if (used + n + 2 <= sizeof reloads) {
                 memcpy(reloads + used, start, n);
@@ -134,8 +135,8 @@ static void wait_for(const char *target, const char *accept, int status, const c
         if (got == status && r.body && strstr(r.body, want))
             break;
         if (now_ms() > end)
-            cr_assert_fail("GET %s: wanted %d with \"%s\", got %d: %s\nreloads:\n%s", target,
-                           status, want, got, r.body ? r.body : "", reloads);
+            cr_assert_fail("GET %s: wanted %d with \"%s\", got %d: %s\nnode:\n%s", target, status,
+                           want, got, r.body ? r.body : "", reloads);
         hu_resp_free(&r);
         usleep(20000);
     }
@@ -308,7 +309,7 @@ Test(reload, a_request_in_flight_finishes_on_its_code_which_is_unloaded_after, .
     cr_assert_not_null(f);
     fclose(f);
     hu_resp_t r;
-    cr_assert_eq(hu_read(c, &r, false), 0, "no answer; reloads:\n%s", reloads);
+    cr_assert_eq(hu_read(c, &r, false), 0, "no answer; node:\n%s", reloads);
     cr_assert_eq(r.status, 200);
     cr_assert_str_eq(r.body, "answered by A");
     hu_resp_free(&r);
