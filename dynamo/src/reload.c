@@ -19,11 +19,15 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -59,15 +63,17 @@ struct dyn__reloader {
     char changed[256]; /* what changed first, for the report */
     bool dirty;        /* a change since the last build started */
     uint64_t first_change;
-    /* the build */
+    /* the build: its output's pipe and its pidfd, each -1 once closed */
     bool building;
-    int open_handles; /* process and pipe, until both closed */
-    uv_process_t proc;
-    uv_pipe_t pipe;
+    pid_t pid;
+    int out_fd;
+    int pid_fd;
+    uv_poll_t out_poll;
+    uv_poll_t pid_poll;
     char *out;
     size_t outlen;
     bool truncated;
-    int64_t exit_status;
+    int exit_status;
     int term_signal;
     uint64_t started;
 };
@@ -248,22 +254,37 @@ static void rescan(dyn__reloader_t *r)
     r->nwatches = kept;
 }
 
-/* ---- building ----------------------------------------------------------------------------- */
+/* ---- building ----------------------------------------------------------------------------- *
+ *
+ * The build runs with posix_spawn in a session of its own (killed as one group), its stdout
+ * and stderr on one pipe we read as it writes, its end seen through a pidfd; both descriptors
+ * are watched with uv_poll, which leaves them ours to close. (libuv's own pipes and uv_spawn
+ * close theirs with a raw close system call that ThreadSanitizer cannot see, so it would take
+ * the next socket accepted on the same number, in another thread, for a data race.)
+ */
 
-static void alloc_out(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+static void build_done(dyn__reloader_t *r);
+
+static void end_io(dyn__reloader_t *r, uv_poll_t *h, int *fd)
 {
-    (void)hint;
-    static _Thread_local char chunk[65536];
-    (void)h;
-    *buf = uv_buf_init(chunk, sizeof chunk);
+    uv_poll_stop(h);
+    uv_close((uv_handle_t *)h, NULL); /* a poll handle does not close its descriptor */
+    close(*fd);
+    *fd = -1;
+    if (r->out_fd < 0 && r->pid_fd < 0 && r->building && !atomic_load(&r->stop))
+        build_done(r);
 }
 
-static void read_out(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+static void output_ready(uv_poll_t *h, int status, int events)
 {
-    dyn__reloader_t *r = s->data;
-    if (n <= 0) {
-        if (n < 0)
-            uv_read_stop(s);
+    (void)events;
+    dyn__reloader_t *r = h->data;
+    char chunk[65536];
+    ssize_t n = status < 0 ? -1 : read(r->out_fd, chunk, sizeof chunk);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) { /* every process of the build closed it */
+        end_io(r, h, &r->out_fd);
         return;
     }
     size_t take = (size_t)n;
@@ -271,15 +292,39 @@ static void read_out(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         take = MAX_OUTPUT - r->outlen;
         r->truncated = true;
     }
-    char *grown = act_realloc(r->out, r->outlen + take + 1);
+    char *grown = take ? act_realloc(r->out, r->outlen + take + 1) : r->out;
     if (!grown) {
         r->truncated = true;
         return;
     }
     r->out = grown;
-    memcpy(r->out + r->outlen, buf->base, take);
+    memcpy(r->out + r->outlen, chunk, take);
     r->outlen += take;
     r->out[r->outlen] = '\0';
+}
+
+static void build_exited(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    dyn__reloader_t *r = h->data;
+    int st;
+    pid_t got = waitpid(r->pid, &st, WNOHANG);
+    if (got == 0)
+        return; /* not yet */
+    if (got == r->pid) {
+        r->exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        r->term_signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+    }
+    r->pid = 0;
+    end_io(r, h, &r->pid_fd);
+}
+
+static void build_timeout(uv_timer_t *t)
+{
+    dyn__reloader_t *r = t->data;
+    if (r->building && r->pid > 0)
+        kill(-r->pid, SIGKILL); /* the whole group: make, ninja, the compilers */
 }
 
 static void build_done(dyn__reloader_t *r)
@@ -287,10 +332,10 @@ static void build_done(dyn__reloader_t *r)
     uv_timer_stop(&r->deadline);
     r->building = false;
     atomic_fetch_add_explicit(&r->w->builds, 1, memory_order_relaxed);
+    uv_update_time(&r->loop);
     uint64_t ms = uv_now(&r->loop) - r->started;
     dyn__web_t *w = r->w;
     if (r->exit_status == 0 && r->term_signal == 0) {
-        uv_update_time(&r->loop);
         uint64_t t0 = uv_now(&r->loop);
         if (dyn__web_load(w) == 0) {
             uv_update_time(&r->loop);
@@ -304,8 +349,7 @@ static void build_done(dyn__reloader_t *r)
             snprintf(head, sizeof head, "the build was killed by signal %d%s\n", r->term_signal,
                      r->term_signal == SIGKILL ? " (timed out)" : "");
         else
-            snprintf(head, sizeof head, "the build failed (exit status %lld)\n",
-                     (long long)r->exit_status);
+            snprintf(head, sizeof head, "the build failed (exit status %d)\n", r->exit_status);
         size_t hl = strlen(head), ol = r->out ? r->outlen : 0;
         char *text = act_malloc(hl + ol + 32);
         if (text) {
@@ -329,35 +373,19 @@ static void build_done(dyn__reloader_t *r)
     }
 }
 
-static void build_handle_closed(uv_handle_t *h)
+static void build_failed(dyn__reloader_t *r, int err)
 {
-    dyn__reloader_t *r = h->data;
-    if (--r->open_handles == 0 && !atomic_load(&r->stop))
-        build_done(r);
+    char *text = act_malloc(512);
+    if (text)
+        snprintf(text, 512, "cannot run the build (%s): %s\n", r->w->decl->build[0], strerror(err));
+    report(r, "cannot run the build (%s): %s", r->w->decl->build[0], strerror(err));
+    atomic_fetch_add_explicit(&r->w->builds, 1, memory_order_relaxed);
+    dyn__web_set_error(r->w, text);
+    if (!r->dirty)
+        set_pending(r, false);
 }
 
-static void build_exited(uv_process_t *p, int64_t status, int sig)
-{
-    dyn__reloader_t *r = p->data;
-    r->exit_status = status;
-    r->term_signal = sig;
-    uv_close((uv_handle_t *)p, build_handle_closed);
-}
-
-/* The pipe ends when every process of the build closed it: read to the end, then close. */
-static void read_all(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-    read_out(s, n, buf);
-    if (n < 0)
-        uv_close((uv_handle_t *)s, build_handle_closed);
-}
-
-static void build_timeout(uv_timer_t *t)
-{
-    dyn__reloader_t *r = t->data;
-    if (r->building)
-        uv_kill(-r->proc.pid, SIGKILL); /* the whole group: make, ninja, the compilers */
-}
+extern char **environ;
 
 static void start_build(dyn__reloader_t *r)
 {
@@ -365,55 +393,54 @@ static void start_build(dyn__reloader_t *r)
     r->dirty = false;
     report(r, "%s changed: building", r->changed[0] ? r->changed : r->w->decl->watch);
     /* One pipe for the build's stdout and stderr, so its output reads in order. */
-    uv_file fds[2];
-    int rc = uv_pipe(fds, 0, 0);
-    if (rc == 0) {
-        uv_pipe_init(&r->loop, &r->pipe, 0);
-        if ((rc = uv_pipe_open(&r->pipe, fds[0])) != 0) {
-            close(fds[0]);
-            close(fds[1]);
-            uv_close((uv_handle_t *)&r->pipe, NULL);
-        }
-    }
-    if (rc == 0) {
-        r->pipe.data = r;
-        uv_stdio_container_t io[3] = {
-            {.flags = UV_IGNORE},
-            {.flags = UV_INHERIT_FD, .data.fd = fds[1]},
-            {.flags = UV_INHERIT_FD, .data.fd = fds[1]},
-        };
-        uv_process_options_t o = {
-            .exit_cb = build_exited,
-            .file = r->w->decl->build[0],
-            .args = (char **)r->w->decl->build,
-            .stdio = io,
-            .stdio_count = 3,
-            .flags = UV_PROCESS_DETACHED, /* its own process group, killed as one */
-        };
-        r->proc.data = r;
-        r->started = uv_now(&r->loop);
-        r->exit_status = -1;
-        r->term_signal = 0;
-        rc = uv_spawn(&r->loop, &r->proc, &o);
-        close(fds[1]); /* the build's processes hold the write end: EOF when they are done */
-        if (rc)
-            uv_close((uv_handle_t *)&r->pipe, NULL);
-    }
-    if (rc) {
-        char *text = act_malloc(512);
-        if (text)
-            snprintf(text, 512, "cannot run the build (%s): %s\n", r->w->decl->build[0],
-                     uv_strerror(rc));
-        report(r, "cannot run the build (%s): %s", r->w->decl->build[0], uv_strerror(rc));
-        atomic_fetch_add_explicit(&r->w->builds, 1, memory_order_relaxed);
-        dyn__web_set_error(r->w, text);
-        if (!r->dirty)
-            set_pending(r, false);
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        build_failed(r, errno);
         return;
     }
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID); /* its own group, killed as one */
+    uv_update_time(&r->loop);
+    r->started = uv_now(&r->loop);
+    r->exit_status = -1;
+    r->term_signal = 0;
+    pid_t pid;
+    int rc = posix_spawnp(&pid, r->w->decl->build[0], &fa, &attr, (char *const *)r->w->decl->build,
+                          environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    close(fds[1]); /* the build's processes hold the write end: EOF when they are done */
+    if (rc) {
+        close(fds[0]);
+        build_failed(r, rc);
+        return;
+    }
+    r->pid = pid;
+    r->out_fd = fds[0];
+    r->pid_fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (r->pid_fd < 0) { /* no pidfd: wait for the exit once the output ends */
+        kill(-pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        close(r->out_fd);
+        r->out_fd = -1;
+        r->pid = 0;
+        build_failed(r, errno);
+        return;
+    }
+    fcntl(r->out_fd, F_SETFL, O_NONBLOCK);
     r->building = true;
-    r->open_handles = 2;
-    uv_read_start((uv_stream_t *)&r->pipe, alloc_out, read_all);
+    uv_poll_init(&r->loop, &r->out_poll, r->out_fd);
+    r->out_poll.data = r;
+    uv_poll_start(&r->out_poll, UV_READABLE | UV_DISCONNECT, output_ready);
+    uv_poll_init(&r->loop, &r->pid_poll, r->pid_fd);
+    r->pid_poll.data = r;
+    uv_poll_start(&r->pid_poll, UV_READABLE, build_exited);
     uv_timer_start(&r->deadline, build_timeout, BUILD_TIMEOUT_MS, 0);
 }
 
@@ -434,8 +461,10 @@ static void woken(uv_async_t *a)
 {
     dyn__reloader_t *r = a->data;
     if (atomic_load(&r->stop)) {
-        if (r->building)
-            uv_kill(-r->proc.pid, SIGKILL);
+        if (r->building && r->pid > 0) {
+            kill(-r->pid, SIGKILL);
+            waitpid(r->pid, NULL, 0);
+        }
         uv_walk(&r->loop, close_any, NULL);
         return;
     }
@@ -458,6 +487,7 @@ int dyn__reloader_start(dyn__web_t *w, dyn__reloader_t **out)
     if (!r)
         return ACT_ENOMEM;
     r->w = w;
+    r->out_fd = r->pid_fd = -1;
     int rc = uv_loop_init(&r->loop);
     if (rc) {
         act_free(r);
@@ -494,6 +524,10 @@ void dyn__reloader_stop(dyn__reloader_t *r)
     uv_async_send(&r->async);
     uv_thread_join(&r->thread);
     uv_loop_close(&r->loop);
+    if (r->out_fd >= 0)
+        close(r->out_fd);
+    if (r->pid_fd >= 0)
+        close(r->pid_fd);
     act_free(r->out);
     act_free(r->watches);
     set_pending(r, false);
