@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the build and the tests need, only those missing.
 #   usage: scripts/setup.sh [--bench]
-# --bench also installs what the benchmarks compare against (wrk, Erlang/OTP, nginx, h2o).
+# --bench also installs what the benchmarks compare against (wrk, Erlang/OTP, Elixir, nginx, h2o).
 set -euo pipefail
 
 # libdw-dev: the exception page's backtraces; nodejs and chromium-headless-shell: the e2e test
@@ -10,7 +10,7 @@ PKGS=(build-essential cmake ninja-build pkg-config clang-format
       libuv1-dev libmimalloc-dev libcriterion-dev node-llhttp
       libssl-dev libjansson-dev zlib1g-dev libdw-dev curl nodejs chromium-headless-shell)
 if [ "${1:-}" = "--bench" ]; then
-  PKGS+=(wrk erlang-nox nginx-light h2o python3 util-linux)
+  PKGS+=(wrk erlang-nox elixir nginx-light h2o python3 util-linux)
 fi
 
 missing=()

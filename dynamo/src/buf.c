@@ -34,6 +34,11 @@ static bool reserve(dyn_buf_t *b, size_t more)
     return true;
 }
 
+bool dyn_buf_reserve(dyn_buf_t *b, size_t more)
+{
+    return reserve(b, more);
+}
+
 void dyn_buf_init(dyn_buf_t *b, dyn_arena_t *a, size_t cap)
 {
     b->arena = a;
@@ -92,36 +97,7 @@ void dyn_buf_printf(dyn_buf_t *b, const char *fmt, ...)
 
 void dyn_buf_html(dyn_buf_t *b, const char *s, size_t len)
 {
-    size_t start = 0;
-    for (size_t i = 0; i < len; i++) {
-        const char *rep;
-        switch (s[i]) {
-        case '&':
-            rep = "&amp;";
-            break;
-        case '<':
-            rep = "&lt;";
-            break;
-        case '>':
-            rep = "&gt;";
-            break;
-        case '"':
-            rep = "&quot;";
-            break;
-        case '\'':
-            rep = "&#39;";
-            break;
-        case '\0':
-            rep = "\xEF\xBF\xBD"; /* U+FFFD */
-            break;
-        default:
-            continue;
-        }
-        dyn_buf_put(b, s + start, i - start);
-        dyn_buf_puts(b, rep);
-        start = i + 1;
-    }
-    dyn_buf_put(b, s + start, len - start);
+    dyn_html_escape(b, s, len); /* one escaper for pages and templates: escape.c */
 }
 
 static void text(dyn_buf_t *b, const char *s, size_t len, bool html)

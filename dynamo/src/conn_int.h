@@ -64,6 +64,8 @@ struct dyn_conn {
     void *io; /* the adapter's: http_req_t *, or the test state */
     dyn_arena_t *arena;
     dyn__inst_t *inst;
+    const dyn_routes_t *routes; /* the endpoint's compiled routes this request runs on */
+    struct dyn__code *code;     /* the web module version it holds (reloading), or NULL */
     /* request */
     uint8_t method;
     uint8_t orig_method;

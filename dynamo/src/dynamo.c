@@ -16,6 +16,7 @@
 
 #include "inst_int.h"
 #include "pipeline_int.h"
+#include "web_int.h"
 
 _Static_assert(sizeof(void *) >= sizeof(uint64_t), "a token travels as the handler's void *");
 
@@ -53,16 +54,20 @@ static int keeper_init(void *state, void *arg)
         report(a->decl, "cannot start", rc, "too many Dynamos running");
         dyn__inst_free(k->inst);
         k->inst = NULL;
+        return rc;
     }
-    return rc;
+    dyn__web_watch(k->inst); /* reloading in dev: a failure is reported, the Dynamo runs on */
+    return 0;
 }
 
 static void keeper_terminate(void *state, int reason)
 {
     (void)reason;
     keeper_t *k = state;
-    if (k->inst)
+    if (k->inst) {
+        dyn__web_unwatch(k->inst);
         dyn__inst_retire(k->inst);
+    }
     k->inst = NULL;
 }
 
@@ -121,7 +126,7 @@ static int http_start(const act_child_start_t *cs, act_pid_t *out)
 
 static int start(const dyn_dynamo_t *d, int sched, act_pid_t *out)
 {
-    if (!d || !d->name || !d->name[0] || !d->endpoint)
+    if (!d || !d->name || !d->name[0] || (!d->endpoint && !d->web))
         return ACT_EBADARG;
     int64_t stop = d->stop_timeout_ms > 0 ? d->stop_timeout_ms : 5000;
     const act_child_spec_t kids[] = {

@@ -169,7 +169,7 @@ static void not_found_dev(dyn_buf_t *b, dyn_conn_t *c, int status)
     dyn_buf_printf(b, "</h1><p>%d %s</p></header><section id=\"routes\"><h2>Routes</h2>", status,
                    http_status_reason(status));
     char *table = NULL;
-    if (dyn_routes_format(c->inst->routes->top->decl, &table) == 0 && table) {
+    if (c->routes && dyn_routes_format(dyn_routes_router(c->routes), &table) == 0 && table) {
         dyn_buf_puts(b, "<pre>");
         dyn_buf_html(b, table, strlen(table));
         dyn_buf_puts(b, "</pre>");

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "inst_int.h"
+#include "web_int.h"
 
 #include "actor/mem.h"
 
@@ -52,6 +53,7 @@ void dyn__inst_free(dyn__inst_t *in)
     if (!in)
         return;
     plugs_deinit(in);
+    dyn__web_close(in);
     dyn_routes_free(in->routes);
     act_free(in->plug_state);
     act_free(in->stats);
@@ -74,8 +76,8 @@ static dyn_log_level_t default_level(dyn_env_t env)
 int dyn__inst_new(const dyn_dynamo_t *d, dyn__inst_t **out, char *err, size_t errlen)
 {
     *out = NULL;
-    if (!d || !d->name || !d->name[0] || !d->endpoint || (d->nplugs && !d->plugs)) {
-        snprintf(err, errlen, "a Dynamo needs a name and an endpoint router");
+    if (!d || !d->name || !d->name[0] || (!d->endpoint && !d->web) || (d->nplugs && !d->plugs)) {
+        snprintf(err, errlen, "a Dynamo needs a name and an endpoint router or web code");
         return ACT_EBADARG;
     }
     if (strlen(d->name) > ACT_NAME_MAX - 8) {
@@ -103,7 +105,9 @@ int dyn__inst_new(const dyn_dynamo_t *d, dyn__inst_t **out, char *err, size_t er
     in->log_level = d->log_level ? d->log_level : default_level(d->env);
     in->max_segments = d->dyn_limits.max_segments ? d->dyn_limits.max_segments : 128;
     atomic_init(&in->port, d->port);
-    int rc = dyn_routes_compile(d->endpoint, &in->routes, err, errlen);
+    /* The endpoint: declared, or the web code's (linked, or a module loaded now) */
+    int rc = d->endpoint ? dyn_routes_compile(d->endpoint, &in->routes, err, errlen)
+                         : dyn__web_open(in, err, errlen);
     if (rc) {
         dyn__inst_free(in);
         return rc;
@@ -247,7 +251,10 @@ static void info_of(const dyn__inst_t *in, dyn_info_t *out)
         out->requests += atomic_load_explicit(&in->stats[i].requests, memory_order_relaxed);
         out->crashes += atomic_load_explicit(&in->stats[i].crashes, memory_order_relaxed);
     }
-    out->routes = in->routes->total;
+    dyn__code_t *hold;
+    const dyn_routes_t *rt = dyn__web_routes(in, &hold);
+    out->routes = rt ? rt->total : 0;
+    dyn__web_routes_done(hold);
 }
 
 int dyn_info(const char *name, dyn_info_t *out)
@@ -287,7 +294,10 @@ int dyn_routes_text(const char *name, char **text)
     dyn__inst_t *in = dyn__inst_find(name);
     if (!in)
         return DYN_ENODYNAMO;
-    int rc = dyn_routes_format(in->decl->endpoint, text);
+    dyn__code_t *hold;
+    const dyn_routes_t *rt = dyn__web_routes(in, &hold);
+    int rc = rt ? dyn_routes_format(dyn_routes_router(rt), text) : DYN_EBUILD;
+    dyn__web_routes_done(hold);
     dyn__inst_release(in);
     return rc;
 }

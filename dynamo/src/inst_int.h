@@ -32,8 +32,9 @@ typedef struct dyn__stats {
 
 typedef struct dyn__inst {
     const dyn_dynamo_t *decl;
-    dyn_routes_t *routes;
-    void **plug_state; /* one per decl->plugs entry */
+    dyn_routes_t *routes; /* NULL when the web code is a module: see web */
+    struct dyn__web *web; /* a web module's state (web_int.h), or NULL */
+    void **plug_state;    /* one per decl->plugs entry */
     size_t nplugs_inited;
     dyn_env_t env;
     dyn_log_level_t log_level;

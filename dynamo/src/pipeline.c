@@ -9,6 +9,7 @@
 #include "conn_int.h"
 #include "pipeline_int.h"
 #include "router_int.h"
+#include "web_int.h"
 
 static void finish(dyn_conn_t *c)
 {
@@ -36,6 +37,11 @@ static void endpoint(void *arg)
     dyn_conn_t *c = arg;
     dyn__inst_t *in = c->inst;
     const dyn_dynamo_t *d = in->decl;
+    c->routes = in->routes;
+    if (in->web && dyn__web_enter(c)) { /* a reloadable web module: a version, or its error */
+        finish(c);
+        return;
+    }
     for (size_t i = 0; i < d->nplugs && !c->halted; i++) {
         c->step = (dyn__step_t){.kind = DYN__STEP_PLUG, .plug = &d->plugs[i]};
         if (ACT_UNLIKELY(!d->plugs[i].plug->call(c, in->plug_state[i])))
@@ -46,7 +52,7 @@ static void endpoint(void *arg)
             c->error_status = c->segs_status;
             c->halted = true;
         } else {
-            dyn__router_call(c, in->routes->top);
+            dyn__router_call(c, c->routes->top);
         }
     }
     if (c->error_status)

@@ -93,6 +93,12 @@ bool proc_line(proc_t *p, char *buf, size_t len, int64_t ms)
     }
 }
 
+void proc_drain(proc_t *p)
+{
+    drain(p->err, p->errbuf, sizeof p->errbuf, &p->errlen);
+    drain(p->out, p->outbuf, sizeof p->outbuf, &p->outlen);
+}
+
 bool proc_wait(proc_t *p, int64_t ms)
 {
     int64_t end = now_ms() + ms;

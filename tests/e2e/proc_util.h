@@ -31,6 +31,9 @@ void proc_start(proc_t *p, char *const argv[]);
 void proc_send(proc_t *p, const char *line);
 /* Reads the next stdout line (without its newline) into buf within ms; false on timeout/EOF. */
 bool proc_line(proc_t *p, char *buf, size_t len, int64_t ms);
+/* Reads what its stdout and stderr hold now (stdout kept for proc_line), so a chatty process
+ * never blocks on a full pipe while the test does something else. */
+void proc_drain(proc_t *p);
 /* Waits up to ms for the exit (collecting stderr); true if it exited. */
 bool proc_wait(proc_t *p, int64_t ms);
 /* Kills it if still running and closes the pipes. */

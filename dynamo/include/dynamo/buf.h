@@ -34,14 +34,21 @@ typedef struct dyn_buf {
 /* Starts an empty buffer with room for cap bytes (0: 256). */
 DYN_API void dyn_buf_init(dyn_buf_t *b, dyn_arena_t *a, size_t cap);
 DYN_API void dyn_buf_put(dyn_buf_t *b, const void *data, size_t len);
+/* Makes room for `more` bytes after the content (and its NUL), so a writer can fill
+ * data[len..len+more) and then add to len itself (keeping data[len] = '\0'). Returns false
+ * (and sets failed) if memory runs out. */
+DYN_API bool dyn_buf_reserve(dyn_buf_t *b, size_t more);
 DYN_API void dyn_buf_puts(dyn_buf_t *b, const char *s);
 DYN_API __attribute__((format(printf, 2, 3))) void dyn_buf_printf(dyn_buf_t *b, const char *fmt,
                                                                   ...);
 DYN_API __attribute__((format(printf, 2, 0))) void dyn_buf_vprintf(dyn_buf_t *b, const char *fmt,
                                                                    va_list ap);
 /* Appends s[0..len) HTML-escaped: & < > " ' become entities, so the text is safe in element
- * content and in quoted attribute values; NUL bytes become U+FFFD. */
+ * content and in quoted attribute values; NUL and every ill-formed UTF-8 sequence (each
+ * maximal ill-formed subpart, as browsers decode it) become U+FFFD, so the output is always
+ * well-formed UTF-8. dyn_html_escape is the same (the name templates use; escape.c). */
 DYN_API void dyn_buf_html(dyn_buf_t *b, const char *s, size_t len);
+DYN_API void dyn_html_escape(dyn_buf_t *b, const char *s, size_t len);
 /* Appends a value as text (strings as they are, numbers in decimal, true/false, lists and
  * maps in a JSON-like notation), HTML-escaped when html is true. */
 DYN_API void dyn_buf_value(dyn_buf_t *b, const dyn_value_t *v, bool html);

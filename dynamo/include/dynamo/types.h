@@ -45,6 +45,8 @@ static inline dyn_str_t dyn_str(const char *s)
 typedef struct dyn_conn dyn_conn_t;
 /* A Dynamo's declaration (dynamo.h). */
 typedef struct dyn_dynamo dyn_dynamo_t;
+/* A Dynamo's web code, linked or a reloadable module (web.h). */
+typedef struct dyn_web dyn_web_t;
 
 /* Environments, as Mix's: what the exception page shows, how the logger writes, defaults. */
 typedef enum dyn_env {
@@ -70,7 +72,10 @@ DYN_API int dyn_env_parse(const char *s, dyn_env_t *out);
     X(LIMIT, "input past a configured limit")                                                      \
     X(NODYNAMO, "no such Dynamo running")                                                          \
     X(BADPLUG, "a plug failed to initialize")                                                      \
-    X(NOTFETCHED, "request data read before it was fetched")
+    X(NOTFETCHED, "request data read before it was fetched")                                       \
+    X(NOTEMPLATE, "no such template")                                                              \
+    X(TEMPLATE, "error while rendering a template")                                                \
+    X(BUILD, "the web module failed to build or load")
 
 #define DYN__ERR_BASE 32000
 enum {
@@ -90,6 +95,9 @@ enum {
 #define DYN_ENODYNAMO (-DYN__ENODYNAMO)
 #define DYN_EBADPLUG (-DYN__EBADPLUG)
 #define DYN_ENOTFETCHED (-DYN__ENOTFETCHED)
+#define DYN_ENOTEMPLATE (-DYN__ENOTEMPLATE)
+#define DYN_ETEMPLATE (-DYN__ETEMPLATE)
+#define DYN_EBUILD (-DYN__EBUILD)
 
 /* Message for any error code (the framework's, then http_strerror: the HTTP layer's, the
  * runtime's, -errno). Never NULL. Any thread. */

@@ -23,7 +23,7 @@ static const dyn_plug_spec_t plugs[] = {
 dyn_dynamo_t hello_dynamo = {
     .name = "hello",
     .env = DYN_ENV_DEV,
-    .endpoint = &application_router,
+    .web = &hello_web, /* endpoint: application_router (CMakeLists.txt) */
     DYN_PLUGS(plugs),
     .port = 4000,
     .static_route = "/static",

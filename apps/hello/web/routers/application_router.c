@@ -11,7 +11,17 @@
  */
 #include <string.h>
 
+#include "dynamo/template.h"
 #include "hello.h"
+
+/* prepare do
+ *   conn.assign :layout, "application.html"
+ * end
+ * (The README's "prepare the connection, sometimes by setting a layout".) */
+static dyn_conn_t *use_layout(dyn_conn_t *conn)
+{
+    return dyn_assign_str(conn, "layout", "application.html");
+}
 
 /* get "/" do
  *   conn = conn.assign(:title, "Welcome to Dynamo!")
@@ -20,22 +30,7 @@
 static dyn_conn_t *welcome(dyn_conn_t *conn)
 {
     conn = dyn_assign_str(conn, "title", "Welcome to Dynamo!");
-    const char *title = dyn_value_str(dyn_conn_assign(conn, "title"), "");
-    dyn_buf_t b;
-    dyn_buf_init(&b, dyn_conn_arena(conn), 1024);
-    dyn_buf_puts(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
-    dyn_buf_html(&b, title, strlen(title));
-    dyn_buf_puts(&b, "</title></head><body><h1>");
-    dyn_buf_html(&b, title, strlen(title));
-    dyn_buf_puts(&b, "</h1><ul>"
-                     "<li><a href=\"/hello/world\">/hello/world</a></li>"
-                     "<li><a href=\"/section/about\">/section/about</a></li>"
-                     "<li><a href=\"/posts/recent\">/posts/recent</a></li>"
-                     "<li><a href=\"/account?user_info=me\">/account?user_info=me</a></li>"
-                     "<li><a href=\"/oops/hello\">/oops/hello</a> (the exception page)</li>"
-                     "</ul></body></html>\n");
-    conn = dyn_put_resp_content_type(conn, "text/html", "utf-8");
-    return dyn_resp_borrow(conn, 200, b.data, b.len);
+    return dyn_render(conn, "index.html");
 }
 
 /* get "/hello/world" do
@@ -83,7 +78,8 @@ static dyn_conn_t *hello_any(dyn_conn_t *conn)
 
 /* get "/section/:section" when section in ["contact", "about"] do
  *   render conn, "#{section}.html"
- * end */
+ * end
+ * (web/templates/about.html.eex and contact.html.eex) */
 static bool known_section(dyn_conn_t *conn)
 {
     const char *section = dyn_param(conn, "section");
@@ -93,10 +89,8 @@ static bool known_section(dyn_conn_t *conn)
 static dyn_conn_t *section(dyn_conn_t *conn)
 {
     const char *s = dyn_param(conn, "section");
-    conn = dyn_put_resp_content_type(conn, "text/html", "utf-8");
-    return dyn_resp(conn, 200,
-                    dyn_sprintf(conn, "<!DOCTYPE html>\n<html><body><h1>%s</h1></body></html>\n",
-                                strcmp(s, "about") == 0 ? "About us" : "Contact us"));
+    conn = dyn_assign_str(conn, "title", strcmp(s, "about") == 0 ? "About us" : "Contact us");
+    return dyn_render(conn, dyn_sprintf(conn, "%s.html", s));
 }
 
 /* A route that crashes, to see the exception handler: in dev the page with the reason, the
@@ -115,9 +109,9 @@ static dyn_conn_t *served_by(dyn_conn_t *conn)
 DYN_ROUTER(application_router,
            /* It is common to break your Dynamo in many routers forwarding the requests
             * between them. */
-           DYN_FORWARD("/posts", &posts_router), DYN_FORWARD("/account", &account_router),
-           DYN_GET("/", welcome), DYN_GET("/hello/world", hello_world),
-           DYN_PUT("/users/:user_id", put_user),
+           DYN_PREPARE(use_layout), DYN_FORWARD("/posts", &posts_router),
+           DYN_FORWARD("/account", &account_router), DYN_GET("/", welcome),
+           DYN_GET("/hello/world", hello_world), DYN_PUT("/users/:user_id", put_user),
            DYN_GET("/users/:user_id", show_user, .prepare = DYN_HOOKS(authenticate_user)),
            DYN_GET("/hello/*", hello_any),
            DYN_GET("/section/:section", section, DYN_GUARD(known_section)),
