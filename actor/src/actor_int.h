@@ -202,6 +202,7 @@ struct act__sched {
     uint64_t timer_seq;
     int64_t armed_at; /* deadline the uv timer is armed for, or -1 (owner) */
     uint64_t rng;
+    uint64_t born_ns; /* uv_hrtime() when it was set up (act_sched_time) */
 };
 
 typedef struct act__hook {

@@ -478,3 +478,52 @@ Test(system, sched_queries_on_threads_and_actors)
      * sequence, a little later. */
     cr_assert(tu_wait(no_actors, NULL, 5000), "%llu actors", (unsigned long long)act_actor_count());
 }
+
+/* ---- scheduler time (act_sched_time) ------------------------------------------------------ */
+
+static _Atomic bool spin_stop;
+
+static void spinner(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&spin_stop))
+        ; /* never yields: its scheduler never sleeps */
+}
+
+static act_sched_time_t sched_time(unsigned i)
+{
+    act_sched_time_t t;
+    cr_assert_eq(act_sched_time(i, &t), 0);
+    cr_assert_leq(t.idle_ns, t.wall_ns);
+    return t;
+}
+
+Test(system, sched_time_counts_sleep_as_idle_and_a_running_actor_as_busy)
+{
+    act_sched_time_t t;
+    cr_assert_eq(act_sched_time(2, &t), ACT_EBADARG);
+    /* Idle: both schedulers spend most of 300 ms asleep. */
+    act_sched_time_t a0 = sched_time(0), a1 = sched_time(1);
+    usleep(300000);
+    act_sched_time_t b0 = sched_time(0), b1 = sched_time(1);
+    cr_assert_gt((b0.idle_ns - a0.idle_ns) * 2, b0.wall_ns - a0.wall_ns);
+    cr_assert_gt((b1.idle_ns - a1.idle_ns) * 2, b1.wall_ns - a1.wall_ns);
+    /* Busy: scheduler 0 runs a fiber that never yields, so it never waits in its poll. */
+    act_pid_t pid;
+    cr_assert_eq(act_spawn(&(act_spawn_opts_t){.fiber = spinner, .sched = ACT_SCHED_ON(0)}, &pid),
+                 0);
+    usleep(50000); /* it has started spinning (a sleep that began before ends by now) */
+    a0 = sched_time(0);
+    usleep(300000);
+    b0 = sched_time(0);
+    atomic_store(&spin_stop, true);
+    cr_assert_lt((b0.idle_ns - a0.idle_ns) * 10, b0.wall_ns - a0.wall_ns, "idle %llu of %llu ns",
+                 (unsigned long long)(b0.idle_ns - a0.idle_ns),
+                 (unsigned long long)(b0.wall_ns - a0.wall_ns));
+}
+
+Test(system_down, sched_time_needs_a_running_system)
+{
+    act_sched_time_t t;
+    cr_assert_eq(act_sched_time(0, &t), ACT_ENOTRUNNING);
+}

@@ -46,6 +46,16 @@ ACT_API int act_system_wait(void);
 ACT_API bool act_system_running(void);
 /* Number of schedulers of the running system (0 if stopped). */
 ACT_API unsigned act_sched_count(void);
+/* A scheduler's time since the system started, in nanoseconds: wall_ns in all, idle_ns of it
+ * asleep waiting for work (blocked in its event loop's poll). Utilisation over an interval is
+ * 1 - (idle2 - idle1) / (wall2 - wall1), Erlang's scheduler_wall_time: sample twice. A busy
+ * scheduler's short spins before it sleeps count as busy. Returns 0, ACT_ENOTRUNNING or
+ * ACT_EBADARG (i >= act_sched_count()). Any thread, while the system runs. */
+typedef struct act_sched_time {
+    uint64_t idle_ns;
+    uint64_t wall_ns;
+} act_sched_time_t;
+ACT_API int act_sched_time(unsigned i, act_sched_time_t *out);
 /* The calling thread's scheduler index, or -1 on a foreign thread. */
 ACT_API int act_sched_self(void);
 /* The libuv loop of the calling scheduler thread (NULL on a foreign thread). Handles made on it
