@@ -110,11 +110,17 @@ static int http_start(const act_child_start_t *cs, act_pid_t *out)
     };
     act_child_start_t c2 = *cs;
     c2.arg = &cfg;
-    uint16_t port = 0;
-    int rc = http_server_child_start_port(&c2, out, &port);
+    http_server_t *srv;
+    int rc = http_server_child_start_keep(&c2, out, &srv);
     if (rc == 0) {
-        atomic_store_explicit(&in->port, port, memory_order_relaxed);
+        atomic_store_explicit(&in->port, http_server_port(srv), memory_order_relaxed);
         atomic_store_explicit(&in->listener, *out, memory_order_relaxed);
+        pthread_mutex_lock(&in->server_lock);
+        http_server_t *old = in->server;
+        in->server = srv;
+        pthread_mutex_unlock(&in->server_lock);
+        if (old)
+            http_server_free(old);
     } else {
         char where[80];
         snprintf(where, sizeof where, "%s port %u", d->host ? d->host : "127.0.0.1", d->port);

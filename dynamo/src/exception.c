@@ -194,7 +194,7 @@ static void default_page(dyn_conn_t *c, int status)
 {
     dyn_buf_t b;
     dyn_buf_init(&b, c->arena, 2048);
-    if (c->inst->env == DYN_ENV_DEV && (status == 404 || status == 405))
+    if (c->inst->debug_errors && (status == 404 || status == 405))
         not_found_dev(&b, c, status);
     else
         plain_page(&b, status);
@@ -279,7 +279,7 @@ static void render_500(void *arg)
     dyn_conn_t *c = arg;
     const act_failure_t *f = c->raw_failure;
     c->status = 500;
-    if (c->inst->env == DYN_ENV_DEV) {
+    if (c->inst->debug_errors) {
         dyn_buf_t b;
         dyn_buf_init(&b, c->arena, 8192);
         debug_page(&b, c, f);

@@ -57,6 +57,9 @@ void dyn__inst_free(dyn__inst_t *in)
     dyn_routes_free(in->routes);
     act_free(in->plug_state);
     act_free(in->stats);
+    if (in->server)
+        http_server_free(in->server);
+    pthread_mutex_destroy(&in->server_lock);
     act_free(in);
 }
 
@@ -87,6 +90,7 @@ int dyn__inst_new(const dyn_dynamo_t *d, dyn__inst_t **out, char *err, size_t er
     dyn__inst_t *in = act_calloc(1, sizeof *in);
     unsigned ns = act_sched_count() ? act_sched_count() : 1;
     if (in) {
+        pthread_mutex_init(&in->server_lock, NULL);
         in->stats = act_calloc_aligned(64, ns * sizeof *in->stats);
         in->plug_state = act_calloc(d->nplugs ? d->nplugs : 1, sizeof(void *));
     }
@@ -94,6 +98,7 @@ int dyn__inst_new(const dyn_dynamo_t *d, dyn__inst_t **out, char *err, size_t er
         if (in) {
             act_free(in->stats);
             act_free(in->plug_state);
+            pthread_mutex_destroy(&in->server_lock);
         }
         act_free(in);
         snprintf(err, errlen, "no memory for Dynamo %s", d->name);
@@ -103,6 +108,8 @@ int dyn__inst_new(const dyn_dynamo_t *d, dyn__inst_t **out, char *err, size_t er
     in->decl = d;
     in->env = d->env;
     in->log_level = d->log_level ? d->log_level : default_level(d->env);
+    in->debug_errors = d->debug_errors ? d->debug_errors == DYN_SWITCH_ON : d->env == DYN_ENV_DEV;
+    in->code_reload = d->code_reload ? d->code_reload == DYN_SWITCH_ON : d->env == DYN_ENV_DEV;
     in->max_segments = d->dyn_limits.max_segments ? d->dyn_limits.max_segments : 128;
     atomic_init(&in->port, d->port);
     /* The endpoint: declared, or the web code's (linked, or a module loaded now) */
@@ -236,7 +243,7 @@ dyn__inst_t *dyn__inst_find(const char *name)
 
 /* ---- introspection (dynamo.h) ------------------------------------------------------------- */
 
-static void info_of(const dyn__inst_t *in, dyn_info_t *out)
+static void info_of(dyn__inst_t *in, dyn_info_t *out)
 {
     memset(out, 0, sizeof *out);
     out->name = in->decl->name;
@@ -255,6 +262,13 @@ static void info_of(const dyn__inst_t *in, dyn_info_t *out)
     const dyn_routes_t *rt = dyn__web_routes(in, &hold);
     out->routes = rt ? rt->total : 0;
     dyn__web_routes_done(hold);
+    pthread_mutex_lock(&in->server_lock);
+    if (in->server) {
+        http_server_stats_t st;
+        http_server_stats(in->server, &st);
+        out->connections = st.connections;
+    }
+    pthread_mutex_unlock(&in->server_lock);
 }
 
 int dyn_info(const char *name, dyn_info_t *out)

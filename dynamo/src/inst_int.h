@@ -17,6 +17,7 @@
 #ifndef DYN_INST_INT_H
 #define DYN_INST_INT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "dynamo/dynamo.h"
@@ -38,6 +39,8 @@ typedef struct dyn__inst {
     size_t nplugs_inited;
     dyn_env_t env;
     dyn_log_level_t log_level;
+    bool debug_errors; /* the debug exception page (decl->debug_errors, by env) */
+    bool code_reload;  /* a web module is rebuilt and reloaded as web/ changes */
     uint32_t max_segments;
     uint64_t token; /* its registry slot and generation (0: not registered, a test instance) */
     _Atomic uint16_t port;
@@ -46,6 +49,10 @@ typedef struct dyn__inst {
     _Atomic act_pid_t listener;
     dyn__stats_t *stats; /* nstats entries */
     unsigned nstats;
+    /* The running HTTP server, for its counters (dyn_info): swapped by each start of the
+     * server child, read by tools, never by requests. */
+    pthread_mutex_t server_lock;
+    http_server_t *server;
 } dyn__inst_t;
 
 /* Builds an instance from a declaration: compiles the endpoint, initializes the plugs. err gets

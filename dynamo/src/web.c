@@ -254,20 +254,20 @@ int dyn__web_open(dyn__inst_t *in, char *err, size_t errlen)
     pthread_mutex_init(&w->lock, NULL);
     in->web = w;
     int rc = dyn__web_load(w);
-    if (rc && in->env != DYN_ENV_DEV) {
+    if (rc && !in->code_reload) {
         pthread_mutex_lock(&w->lock);
         snprintf(err, errlen, "%s", w->error ? w->error : dyn_strerror(rc));
         pthread_mutex_unlock(&w->lock);
         return rc;
     }
-    return 0; /* in dev, a module that fails to load is an error page until a build works */
+    return 0; /* reloading, a module that fails to load is an error page until a build works */
 }
 
 int dyn__web_watch(dyn__inst_t *in)
 {
     dyn__web_t *w = in->web;
     const char *env = getenv("DYNAMO_RELOAD");
-    if (!w || in->env != DYN_ENV_DEV || (env && strcmp(env, "0") == 0) || !w->decl->watch ||
+    if (!w || !in->code_reload || (env && strcmp(env, "0") == 0) || !w->decl->watch ||
         !w->decl->build || !w->decl->build[0])
         return 0;
     dyn__reloader_t *r;

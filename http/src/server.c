@@ -335,6 +335,18 @@ int http_server_child_start(const act_child_start_t *cs, act_pid_t *out)
 
 int http_server_child_start_port(const act_child_start_t *cs, act_pid_t *out, uint16_t *port)
 {
+    http_server_t *srv;
+    int rc = http_server_child_start_keep(cs, out, &srv);
+    if (rc)
+        return rc;
+    if (port)
+        *port = srv->port;
+    http_server_free(srv); /* the listener keeps the server alive */
+    return 0;
+}
+
+int http_server_child_start_keep(const act_child_start_t *cs, act_pid_t *out, http_server_t **keep)
+{
     const http_config_t *cfg = cs->arg;
     http_server_t *srv;
     int rc;
@@ -349,9 +361,7 @@ int http_server_child_start_port(const act_child_start_t *cs, act_pid_t *out, ui
     if (rc)
         return rc;
     *out = HTTP__PID(srv->listener);
-    if (port)
-        *port = srv->port;
-    http_server_free(srv); /* the listener keeps the server alive */
+    *keep = srv;
     return 0;
 }
 

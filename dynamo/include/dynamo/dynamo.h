@@ -56,7 +56,9 @@
 #include "actor/act.h"
 #include "dynamo/arena.h"
 #include "dynamo/buf.h"
+#include "dynamo/config.h"
 #include "dynamo/conn.h"
+#include "dynamo/node.h"
 #include "dynamo/plug.h"
 #include "dynamo/router.h"
 #include "dynamo/types.h"
@@ -96,6 +98,11 @@ struct dyn_dynamo {
     const char *secret;                  /* secret_key_base: signs and encrypts cookies, sessions */
     const dyn_error_page_t *error_pages; /* custom pages per status, {0, NULL}-terminated */
     dyn_log_level_t log_level;           /* [by env: dev debug, test warn, prod info] */
+    dyn_switch_t debug_errors;           /* the debug exception page [by env: dev on] */
+    dyn_switch_t code_reload;            /* rebuild and reload a web module as web/ changes
+                                            [by env: dev on] (web.h) */
+    const char *static_cache_control;    /* Cache-Control of static files when the static
+                                            plug's options set none [by env] */
     http_limits_t limits;                /* the HTTP server's (http/server.h) */
     dyn_limits_t dyn_limits;
     unsigned schedulers; /* schedulers serving connections [0: all] */
@@ -139,12 +146,13 @@ typedef struct dyn_info {
     const char *host;
     uint16_t port; /* the bound port (the ephemeral one when declared 0) */
     dyn_env_t env;
-    act_pid_t sup;      /* its supervisor */
-    act_pid_t actor;    /* its Dynamo actor */
-    act_pid_t listener; /* its HTTP server, ACT_PID_NONE between restarts */
-    uint64_t requests;  /* requests handled so far */
-    uint64_t crashes;   /* requests that failed (exception page or 500) */
-    size_t routes;      /* routes reachable from its endpoint */
+    act_pid_t sup;        /* its supervisor */
+    act_pid_t actor;      /* its Dynamo actor */
+    act_pid_t listener;   /* its HTTP server, ACT_PID_NONE between restarts */
+    uint64_t requests;    /* requests handled so far */
+    uint64_t crashes;     /* requests that failed (exception page or 500) */
+    size_t routes;        /* routes reachable from its endpoint */
+    uint32_t connections; /* open connections now */
 } dyn_info_t;
 
 /* Fills *out for the running Dynamo named `name`. Strings are valid while it runs. Returns 0

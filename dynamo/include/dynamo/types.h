@@ -25,6 +25,9 @@
 
 #define DYN_API __attribute__((visibility("default")))
 
+/* The framework's version (CMakeLists.txt's project version). */
+#define DYN_VERSION "0.1.0"
+
 /* A string that need not be NUL-terminated (those the framework returns always are). */
 typedef struct dyn_str {
     const char *ptr;
@@ -54,6 +57,13 @@ typedef enum dyn_env {
     DYN_ENV_TEST,    /* plain error pages, quiet logs */
     DYN_ENV_PROD,    /* plain error pages, structured logs with request ids */
 } dyn_env_t;
+
+/* A setting whose default depends on the environment: on, off, or that default. */
+typedef enum dyn_switch {
+    DYN_SWITCH_DEFAULT = 0,
+    DYN_SWITCH_ON,
+    DYN_SWITCH_OFF,
+} dyn_switch_t;
 
 /* "dev", "test", "prod". */
 DYN_API const char *dyn_env_name(dyn_env_t env);

@@ -96,6 +96,10 @@ HTTP_API int http_server_child_start(const act_child_start_t *cs, act_pid_t *out
  * cfg->port is 0), for start functions of layers that embed a server. */
 HTTP_API int http_server_child_start_port(const act_child_start_t *cs, act_pid_t *out,
                                           uint16_t *port);
+/* The same, and *keep gets a reference to the server (release it with http_server_free), for
+ * an owner that reads its counters (http_server_stats) while it runs. */
+HTTP_API int http_server_child_start_keep(const act_child_start_t *cs, act_pid_t *out,
+                                          http_server_t **keep);
 #define HTTP_SERVER_CHILD(id_, cfg_)                                                               \
     .id = (id_), .start = http_server_child_start, .arg = (void *)(cfg_), .shutdown = 15000
 
