@@ -4,18 +4,22 @@
  *
  *   lib/hello.c                     the application callback: a supervisor with the Dynamo
  *   lib/hello/dynamo.c              the Dynamo (use Dynamo + config :dynamo)
+ *   lib/hello/environments/         dev.c, test.c, prod.c: each environment's settings
  *   web/routers/application_router.c, posts_router.c, account_router.c: the routers
  *   web/templates/                  the templates (index.html, the layout, the sections)
- *   main.c                          the node (`hello --port N`)
+ *   main.c                          the node (`dynctl start apps/hello`, or `hello --port N`)
  */
 #ifndef HELLO_H
 #define HELLO_H
 
 #include "dynamo/dynamo.h"
 
-/* The Dynamo, registered as "hello" (its server as "hello.http"). Not const: main sets the port
- * and environment from the command line before the node starts. */
+/* The Dynamo, registered as "hello" (its server as "hello.http"). Not const: the node applies
+ * the environment's settings to it before it starts. */
 extern dyn_dynamo_t hello_dynamo;
+
+/* The environments (lib/hello/environments/). */
+extern const dyn_config_t hello_dev, hello_test, hello_prod;
 
 /* The application: its top supervisor runs the Dynamo (and would run the app's other workers). */
 extern const act_app_t hello_app;

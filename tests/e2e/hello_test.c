@@ -112,6 +112,9 @@ static proc_t proc;
 
 static uint16_t start_hello(const char *env)
 {
+    /* prod refuses to start without a secret from the environment (dynamo/config.h). */
+    setenv("SECRET_KEY_BASE", "e2e-secret-e2e-secret-e2e-secret-e2e-secret-e2e-secret-e2e-secret",
+           1);
     char *argv[] = {HELLO_BIN, "--port", "0", "--env", (char *)env, NULL};
     proc_start(&proc, argv);
     char line[256];

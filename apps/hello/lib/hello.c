@@ -26,6 +26,9 @@ static int hello_start(const act_app_t *app, act_pid_t *top)
 const act_app_t hello_app = {
     .name = "hello",
     .version = "0.1.0",
+    /* The framework's application first (the seed's applications: [:dynamo]): the control
+     * socket dynctl talks to starts before the Dynamo and stops after it. */
+    .deps = (const char *const[]){"dynamo", NULL},
     .start = hello_start,
     .type = ACT_APP_PERMANENT,
 };
