@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PKGS=(build-essential cmake ninja-build pkg-config clang-format
-      libuv1-dev libmimalloc-dev libcriterion-dev node-llhttp
+      libuv1-dev libck-dev libmimalloc-dev libcriterion-dev node-llhttp
       libssl-dev libjansson-dev zlib1g-dev curl)
 if [ "${1:-}" = "--bench" ]; then
   PKGS+=(wrk erlang-nox nginx-light h2o python3 util-linux)
