@@ -25,17 +25,18 @@
  * back (a thread exits) hands what it still holds to the same stack: ck_epoch_unregister would
  * drop it.
  *
- * Cost against the hand-written epochs this replaced (tests/bench/struct_bench, medians of 15
- * runs interleaved with the old code's on a shared 2-vCPU VM): retiring and reclaiming an
- * object while another thread enters and leaves sections, 65-72 ns vs 57-64 (pairwise ratio
- * 0.97-1.07: equal within the noise); entering and leaving a section, 15 ns vs 10 (ck_epoch_end
- * re-reads the record's counter just after ck_epoch_begin's exchange wrote it). A scheduler
- * opens one section per 64 actor turns, so only calls from foreign threads pay those 5 ns.
+ * Cost against the hand-written epochs this replaced (tests/bench/struct_bench, 11-15 runs
+ * interleaved with the old code's, three sessions on a shared 2-vCPU VM): retiring and
+ * reclaiming an object while another thread enters and leaves sections, equal within the noise
+ * (median ratio new/old 0.97 to 1.08, e.g. 65 ns vs 64); entering and leaving a section, 15 ns
+ * vs 10 (ck_epoch_end re-reads the record's counter just after ck_epoch_begin's exchange wrote
+ * it). A scheduler opens one section per 64 actor turns, so only calls from foreign threads
+ * (a send from main) pay those 5 ns.
  *
  * ThreadSanitizer: ck_epoch_poll is compiled into libck, out of TSan's sight, so the edge it
  * stands for ("every section that could see this entry ended before its callback runs") is
- * annotated: the end of a section releases act__epoch_sync, and callbacks run after acquiring
- * it (ck_int.h explains the rest).
+ * annotated: the end of a section releases act__epoch_sync, and every callback starts by
+ * acquiring it (ck_int.h explains the rest).
  */
 #ifndef ACT_EPOCH_INT_H
 #define ACT_EPOCH_INT_H
@@ -47,8 +48,20 @@
 #include "actor/types.h"
 #include "ck_int.h"
 
+/* What a retired object embeds. Under TSan it also keeps the callback, which ck then reaches
+ * through a trampoline that acquires act__epoch_sync first (see above); elsewhere it is ck's
+ * entry as is, and ck calls the callback directly. */
+#if defined(DYN_TSAN)
+typedef struct act__epoch_entry act__epoch_entry_t;
+typedef void (*act__epoch_fn)(act__epoch_entry_t *entry);
+struct act__epoch_entry {
+    ck_epoch_entry_t ck;
+    act__epoch_fn fn;
+};
+#else
 typedef ck_epoch_entry_t act__epoch_entry_t;
 typedef void (*act__epoch_fn)(act__epoch_entry_t *entry);
+#endif
 
 typedef struct act__epoch_rec {
     ck_epoch_record_t ck; /* cache-line aligned by ck */
