@@ -5,8 +5,8 @@
  * ThreadSanitizer. ck's atomics are inline assembly, which TSan cannot see: a handoff through a
  * ck ring would look like two threads touching the same actor with no order between them, and a
  * race hidden behind ck would go unseen. Under TSan (DYN_TSAN) the ck headers are therefore
- * built on the compiler's builtins (CK_USE_CC_BUILTINS, which ck_pr.h honours), and the few
- * primitives that stay opaque there (loads and stores through volatile, fences, the emulated
+ * built on the compiler's builtins (CK_USE_CC_BUILTINS, which ck_pr.h honours), and the
+ * primitives that stay plain accesses there (loads and stores through volatile, the emulated
  * fetch-and-store) are mapped on __atomic builtins TSan models: a ck load becomes an acquire
  * load, a store a release store, a fetch-and-store an acq_rel exchange. ck pairs a relaxed
  * access with an explicit fence everywhere it needs an order (ck_ring: store fence, then the
@@ -15,8 +15,8 @@
  * (CAS, fetch-and-add) is already a __sync builtin there.
  *
  * What stays invisible is compiled into libck itself (ck_epoch_poll...): epoch.c annotates the
- * edges those functions create with ACT_TSAN_ACQUIRE/RELEASE.
- * tests/actor/tsan_plant.c shows TSan still reports races planted across these structures.
+ * edges those functions create with ACT_TSAN_ACQUIRE/RELEASE. tests/actor/tsan_plant.c shows
+ * TSan still reports races planted across these structures.
  */
 #ifndef ACT_CK_INT_H
 #define ACT_CK_INT_H

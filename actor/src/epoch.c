@@ -152,9 +152,9 @@ void act__epoch_unregister(act__epoch_rec_t *rec)
 void act__epoch_retire(act__epoch_rec_t *rec, act__epoch_entry_t *entry, act__epoch_fn fn)
 {
 #if !defined(CK_MD_TSO)
-    /* The removal before the epoch read (ck's fix after 0.7.1; free on x86-64 where the
-     * unlinking store is already a locked instruction). */
-    atomic_thread_fence(memory_order_seq_cst);
+    /* The removal before the epoch read (ck's fix after 0.7.1; skipped on x86-64, where the
+     * unlinking store is already a locked instruction and the fence would cost an mfence). */
+    ck_pr_fence_memory();
 #endif
     ck_epoch_cb_t *cb = cb_of(entry, fn);
     if (rec == NULL) {
