@@ -30,6 +30,11 @@ bool http__body_done(const http__body_t *b)
            (b->mode == HTTP__B_CHUNKED && b->state == CS_DONE);
 }
 
+bool http__body_in_trailers(const http__body_t *b)
+{
+    return b->mode == HTTP__B_CHUNKED && b->state == CS_TRAILERS;
+}
+
 static inline bool is_tchar(unsigned char c)
 {
     static const char extra[] = "!#$%&'*+-.^_`|~";
@@ -193,14 +198,15 @@ int http__body_decode(http__body_t *b, const http_limits_t *lim, const char *in,
             const char *nl = memchr(line, '\n', inlen - i);
             if (!nl) {
                 if (inlen - i > HTTP__CHUNK_LINE_MAX)
-                    return 400;
+                    rc = 400;
                 goto out;
             }
-            if (nl == line || nl[-1] != '\r' || nl - line > HTTP__CHUNK_LINE_MAX)
-                return 400; /* bare LF, or too long */
             uint64_t size;
-            if (!parse_size_line(line, nl - 1, &size))
-                return 400;
+            if (nl == line || nl[-1] != '\r' || nl - line > HTTP__CHUNK_LINE_MAX ||
+                !parse_size_line(line, nl - 1, &size)) {
+                rc = 400; /* bare LF, too long, or malformed */
+                goto out;
+            }
             i += (size_t)(nl - line) + 1;
             if (size == 0) {
                 b->state = CS_TRAILERS;
@@ -231,23 +237,27 @@ int http__body_decode(http__body_t *b, const http_limits_t *lim, const char *in,
         case CS_DATA_CRLF:
             if (inlen - i < 2) {
                 if (inlen - i == 1 && in[i] != '\r')
-                    return 400;
+                    rc = 400;
                 goto out;
             }
-            if (in[i] != '\r' || in[i + 1] != '\n')
-                return 400;
+            if (in[i] != '\r' || in[i + 1] != '\n') {
+                rc = 400;
+                goto out;
+            }
             i += 2;
             b->state = CS_SIZE;
             break;
         case CS_TRAILERS: {
             if (inlen - i < 2) {
                 if (inlen - i == 1 && in[i] != '\r' && !is_tchar((unsigned char)in[i]))
-                    return 400;
+                    rc = 400;
                 goto out;
             }
             if (in[i] == '\r') {
-                if (in[i + 1] != '\n')
-                    return 400;
+                if (in[i + 1] != '\n') {
+                    rc = 400;
+                    goto out;
+                }
                 i += 2;
                 b->state = CS_DONE;
                 rc = HTTP__P_END;
@@ -256,12 +266,14 @@ int http__body_decode(http__body_t *b, const http_limits_t *lim, const char *in,
             const char *end = find_crlfcrlf(in + i, in + inlen);
             if (!end) {
                 if ((uint64_t)(inlen - i) > (uint64_t)lim->max_header_size + 4)
-                    return 431;
+                    rc = 431;
                 goto out;
             }
             int st = check_fields(in + i, end + 2, lim);
-            if (st)
-                return st;
+            if (st) {
+                rc = st;
+                goto out;
+            }
             *tr_off = i;
             *tr_len = (size_t)(end + 2 - (in + i));
             i = (size_t)(end + 4 - in);

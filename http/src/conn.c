@@ -126,10 +126,19 @@ static uint32_t rbuf_max(http__conn_t *c)
     return bound > HTTP__RBUF_HARD_MAX ? HTTP__RBUF_HARD_MAX : (uint32_t)bound;
 }
 
+/* A buffer grows only for what must be whole in it and fills it from its start: a head the
+ * parser has seen all of and still wants more of, or a chunked body's trailer section. Never to
+ * read ahead into a body or the requests after it. */
 static bool can_grow(http__conn_t *c)
 {
     http__rbuf_t *rb = c->rbuf;
-    return c->phase == HTTP__PH_HEAD && rb->cap + sizeof *rb < rbuf_max(c);
+    bool needs;
+    if (c->phase == HTTP__PH_HEAD)
+        needs = rb->parsing && rb->parsed == rb->end;
+    else
+        needs = (c->phase == HTTP__PH_RUN || c->phase == HTTP__PH_SKIP) && rb->start == 0 &&
+                http__body_in_trailers(&c->body);
+    return needs && rb->cap + sizeof *rb < rbuf_max(c);
 }
 
 static bool grow(http__conn_t *c)
@@ -152,8 +161,26 @@ static bool grow(http__conn_t *c)
     return true;
 }
 
+/* Consumes n bytes at start (n <= end - start, checked in every build: an offset past end
+ * would make every later length wrap). */
+static void rbuf_consume(http__rbuf_t *rb, size_t n)
+{
+    if (ACT_UNLIKELY(n > rb->end - rb->start))
+        act_fatal("read buffer: consuming %zu of %u bytes", n, rb->end - rb->start);
+    rb->start += (uint32_t)n;
+    if (rb->parsed < rb->start)
+        rb->parsed = rb->start;
+}
+
+/* Drops every buffered byte. */
+static void rbuf_discard(http__rbuf_t *rb)
+{
+    rb->start = rb->parsed = rb->end;
+}
+
 static void compact(http__rbuf_t *rb)
 {
+    HTTP__RBUF_CHECK(rb);
     uint32_t n = rb->end - rb->start;
     memmove(rb->data, rb->data + rb->start, n);
     rb->parsed -= rb->start;
@@ -190,14 +217,17 @@ void http__conn_want_write(http__conn_t *c, bool on)
 
 /* Reads while the socket may hold bytes and the buffer has room. A short read means the
  * socket is drained (the next byte brings a new edge), as nginx assumes: no read is spent on
- * EAGAIN per request. */
-static void conn_read(http__conn_t *c)
+ * EAGAIN per request. Returns true if it got bytes or learnt of the socket's end or failure:
+ * the caller cannot tell from the buffer's offsets, which a compaction may bring back to the
+ * same values. */
+static bool conn_read(http__conn_t *c)
 {
+    bool got = false;
     while ((c->flags & HTTP__C_RD_READY) &&
            !(c->flags & (HTTP__C_SOCK_CLOSED | HTTP__C_PEER_EOF | HTTP__C_IOERR))) {
         if (!c->rbuf && !(c->rbuf = rbuf_get(c))) {
             c->flags |= HTTP__C_IOERR; /* out of memory: give this connection up */
-            return;
+            return true;
         }
         http__rbuf_t *rb = c->rbuf;
         if (c->flags & HTTP__C_LINGER)
@@ -206,26 +236,31 @@ static void conn_read(http__conn_t *c)
             if (rb->start > 0)
                 compact(rb);
             else if (!can_grow(c) || !grow(c))
-                return; /* full: read again once the state machine consumed some */
+                break; /* full: read again once the state machine consumed some */
             rb = c->rbuf;
         }
         size_t space = rb->cap - rb->end;
         ssize_t n = http__sys_read(c->fd, rb->data + rb->end, space);
         if (n > 0) {
+            got = true;
             rb->end += (uint32_t)n;
             if (c->flags & HTTP__C_LINGER)
-                rb->start = rb->end;
+                rbuf_discard(rb);
             if ((size_t)n < space && !(c->flags & HTTP__C_RDHUP))
                 c->flags &= ~HTTP__C_RD_READY; /* drained (after a half-close: on to the 0) */
         } else if (n == 0) {
+            got = true;
             c->flags = (c->flags | HTTP__C_PEER_EOF) & ~HTTP__C_RD_READY;
         } else if (errno == EAGAIN) {
             c->flags &= ~HTTP__C_RD_READY;
         } else if (errno != EINTR) {
+            got = true;
             c->flags = (c->flags | HTTP__C_IOERR) & ~HTTP__C_RD_READY;
         }
     }
+    HTTP__RBUF_CHECK(c->rbuf);
     rbuf_trim(c);
+    return got;
 }
 
 /* An event of the worker's epoll set (listen.c), between actor turns. */
@@ -327,7 +362,7 @@ static void step_closing(http__conn_t *c)
         c->flags |= HTTP__C_LINGER;
         shutdown(c->fd, SHUT_WR);
         if (c->rbuf)
-            c->rbuf->start = c->rbuf->end;
+            rbuf_discard(c->rbuf);
         rbuf_trim(c);
     }
 }
@@ -545,6 +580,15 @@ static bool step_head(http__conn_t *c)
     return false;
 }
 
+/* Whether the body decoder, having taken nothing of what is buffered (a size line or a trailer
+ * section not yet whole), can never go on: the client has finished sending, or the buffer is
+ * full and may not grow (an element larger than its limits let it be). */
+static bool stuck(http__conn_t *c, int r, size_t used, size_t prod)
+{
+    return r == HTTP__P_MORE && used == 0 && prod == 0 &&
+           ((c->flags & HTTP__C_PEER_EOF) || rbuf_full(c));
+}
+
 /* RUN phase with a pending body read: decode what is buffered into a reply. */
 static void step_body(http__conn_t *c)
 {
@@ -579,7 +623,7 @@ static void step_body(http__conn_t *c)
     const char *in = rb->data + rb->start;
     int r = http__body_decode(&c->body, l, in, avail, &used, m->data, outcap, &prod, &toff, &tlen);
     int err = 0;
-    if (r >= 400)
+    if (r >= 400 || stuck(c, r, used, prod))
         err = HTTP_EBADBODY;
     else if (c->body.total > l->max_body_size)
         err = HTTP_ETOOLARGE;
@@ -587,15 +631,18 @@ static void step_body(http__conn_t *c)
         act_msg_free(&m->r.hdr);
         c->flags |= HTTP__C_BODY_ERR | HTTP__C_CLOSE_AFTER;
         c->want = 0;
-        if (rb)
-            rb->start = rb->end;
+        rbuf_discard(rb);
         http__conn_reply(c, req, HTTP__M_BODY, err);
         rbuf_trim(c);
         return;
     }
+    /* Data and trailer bytes are disjoint parts of the input taken, and a chunked body's
+     * message has room for all the input (cap == avail). */
+    if (ACT_UNLIKELY(prod + tlen > cap || used > avail))
+        act_fatal("body: %zu + %zu bytes from %zu of %zu", prod, tlen, used, avail);
     if (r == HTTP__P_END && tlen)
         memcpy(m->data + prod, in + toff, tlen);
-    rb->start += (uint32_t)used;
+    rbuf_consume(rb, used);
     if (prod == 0 && r != HTTP__P_END) {
         act_msg_free(&m->r.hdr); /* a size line or CRLF, no data yet */
         rbuf_trim(c);
@@ -620,11 +667,13 @@ static bool step_skip(http__conn_t *c)
         size_t used, prod, toff, tlen;
         int r = http__body_decode(&c->body, lim_of(c), rb->data + rb->start, avail, &used, NULL, 0,
                                   &prod, &toff, &tlen);
-        rb->start += (uint32_t)used;
-        if (r >= 400 || prod > c->want) {
+        if (r >= 400 || prod > c->want || stuck(c, r, used, prod)) {
+            /* Bad framing (its answer is out already) or too much to discard: the rest of the
+             * input is not ours to interpret; the lingering close drops it. */
             start_closing(c);
             return true;
         }
+        rbuf_consume(rb, used);
         c->want -= (uint32_t)prod; /* in SKIP, `want` is what may still be discarded */
         if (r == HTTP__P_END) {
             c->want = 0;
@@ -699,6 +748,7 @@ static int conn_step(http__conn_t *c)
             moved = (c->flags & HTTP__C_SOCK_CLOSED) != 0;
             break;
         }
+        HTTP__RBUF_CHECK(c->rbuf);
         if (!moved) {
             /* Bytes left unread when the buffer was full: there is room again. */
             if (!(c->flags & HTTP__C_RD_READY) || (c->flags & HTTP__C_SOCK_CLOSED) || rbuf_full(c))

@@ -164,7 +164,12 @@ void http__pool_put(http__pool_t *p, void *block);
 
 /* A connection's read buffer: the parser's state in front (it only matters while bytes of a
  * head are buffered, so it goes with the buffer), then the bytes. [start, end) is unconsumed
- * input; [start, parsed) the part of a head the parser has seen. */
+ * input; [start, parsed) the part of a head the parser has seen (parsed == start when no head
+ * is being parsed). The invariant, checked after every step of a connection in debug and
+ * sanitizer builds (HTTP__RBUF_CHECK), and on every consumption in all builds:
+ *     start <= parsed <= end <= cap
+ * Every offset and length computed on the buffer is an unsigned difference of two of these,
+ * so it holds only as long as the invariant does. */
 #define HTTP__RBUF_SIZE 16384
 typedef struct http__rbuf {
     http__parser_t parser;
@@ -176,6 +181,14 @@ typedef struct http__rbuf {
     bool parsing; /* parser initialized for the message at start */
     char data[];
 } http__rbuf_t;
+
+/* Stops the process (file and line) if rb breaks the invariant above. */
+void http__rbuf_check(const http__rbuf_t *rb, const char *file, int line);
+#ifdef NDEBUG
+#define HTTP__RBUF_CHECK(rb) ((void)0)
+#else
+#define HTTP__RBUF_CHECK(rb) http__rbuf_check((rb), __FILE__, __LINE__)
+#endif
 
 /* A request's arena: its first block from the worker's pool, the rest from act_malloc. */
 #define HTTP__ARENA_BLOCK 4096

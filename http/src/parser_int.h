@@ -77,9 +77,13 @@ typedef struct http__body {
 void http__body_init(http__body_t *b, int mode, uint64_t length);
 /* True once the whole body was consumed. */
 bool http__body_done(const http__body_t *b);
+/* True while a chunked body's trailer section is due: the decoder takes it only whole, so the
+ * buffer must hold all of it (up to max_header_size). */
+bool http__body_in_trailers(const http__body_t *b);
 
 /* Decodes body bytes from in[0, inlen) into out (at most outcap bytes; out NULL: discard
- * without limit). *used gets the input consumed, *produced the body bytes. Returns
+ * without limit). *used gets the input consumed (<= inlen), *produced the body bytes (<=
+ * outcap), whatever the result: on an error, what was consumed before it. Returns
  * HTTP__P_MORE (needs more input, or out is full), HTTP__P_END (the body is complete: for a
  * chunked body with trailers, in[*tr_off, *tr_off + *tr_len) holds the trailer field lines,
  * each with its CRLF, validated), or 400 (malformed framing) / 431 (trailers too large). */
