@@ -55,6 +55,14 @@ static inline const http_limits_t *lim_of(http__conn_t *c)
 
 static int conn_step(http__conn_t *c);
 
+/* Flags copied from the request in flight, and the state of its response. */
+enum {
+    REQUEST_FLAGS = HTTP__C_R_HTTP10 | HTTP__C_R_KEEPALIVE | HTTP__C_R_EXPECT | HTTP__C_R_HEAD,
+    PER_REQUEST_FLAGS = HTTP__C_HEAD_SENT | HTTP__C_RESP_DONE | HTTP__C_FIBER_EXITED |
+                        HTTP__C_CONTINUE_SENT | HTTP__C_BODY_ERR | HTTP__C_ACCEPTED_NEW |
+                        REQUEST_FLAGS,
+};
+
 /* Sends the actor a KICK: only an actor turn can end the actor. */
 static void kick_actor(http__conn_t *c)
 {
@@ -388,9 +396,12 @@ static bool decide_close(http__conn_t *c, const http__out_t *o)
 {
     const http_limits_t *l = lim_of(c);
     if (!(c->flags & HTTP__C_R_KEEPALIVE) || (o->flags & HTTP__OUT_CLOSE) ||
-        (c->flags &
-         (HTTP__C_STOPPING | HTTP__C_PEER_EOF | HTTP__C_BODY_ERR | HTTP__C_CLOSE_AFTER)) ||
+        (c->flags & (HTTP__C_STOPPING | HTTP__C_BODY_ERR | HTTP__C_CLOSE_AFTER)) ||
         c->nreq >= l->max_keepalive)
+        return true;
+    /* After the client's FIN, the requests it sent before are still answered, in order: only
+     * the response after which nothing is buffered says it is the last. */
+    if ((c->flags & HTTP__C_PEER_EOF) && (!c->rbuf || c->rbuf->start == c->rbuf->end))
         return true;
     if (!http__body_done(&c->body)) {
         if ((c->flags & HTTP__C_R_EXPECT) && !(c->flags & HTTP__C_CONTINUE_SENT))
@@ -416,8 +427,14 @@ static void set_head_header(http__conn_t *c, http__out_t *o, bool close)
 /* Output from the fiber (the message is kept while queued). */
 static void on_out(http__conn_t *c, http__out_t *o)
 {
-    if ((c->flags & HTTP__C_SOCK_CLOSED) || o->req != c->req)
-        return; /* the fiber got (or gets) CLOSED; the runtime frees o */
+    if (o->req != c->req)
+        return; /* a request that is over (its fiber got CLOSED): the runtime frees o */
+    /* The fiber's last word, even on a closed socket: the fiber needs nothing more from us, and
+     * will not report its end (its exit hook reports only an end without a final piece). */
+    if (o->flags & HTTP__OUT_FINAL)
+        c->flags |= HTTP__C_RESP_DONE | HTTP__C_FIBER_EXITED;
+    if (c->flags & HTTP__C_SOCK_CLOSED)
+        return; /* nowhere to write: the runtime frees o */
     if (o->flags & HTTP__OUT_HEAD) {
         c->flags |= HTTP__C_HEAD_SENT;
         bool close = decide_close(c, o);
@@ -427,8 +444,6 @@ static void on_out(http__conn_t *c, http__out_t *o)
     }
     if (o->flags & HTTP__OUT_CLOSE)
         c->flags |= HTTP__C_CLOSE_AFTER;
-    if (o->flags & HTTP__OUT_FINAL) /* the fiber's last word: it needs nothing more from us */
-        c->flags |= HTTP__C_RESP_DONE | HTTP__C_FIBER_EXITED;
     act_msg_keep(&o->hdr);
     http__out_enqueue(c, o);
     /* Cork the final piece of a response when more requests are already buffered: their
@@ -471,12 +486,6 @@ static void req_drop(http__conn_t *c)
     if (req)
         http__req_free(req);
 }
-
-enum {
-    PER_REQUEST_FLAGS = HTTP__C_HEAD_SENT | HTTP__C_RESP_DONE | HTTP__C_FIBER_EXITED |
-                        HTTP__C_CONTINUE_SENT | HTTP__C_BODY_ERR | HTTP__C_ACCEPTED_NEW |
-                        HTTP__C_R_HTTP10 | HTTP__C_R_KEEPALIVE | HTTP__C_R_EXPECT | HTTP__C_R_HEAD
-};
 
 /* A head is complete: build the request and start its fiber. */
 static void dispatch(http__conn_t *c, const http__head_t *head)
@@ -693,6 +702,9 @@ static bool step_skip(http__conn_t *c)
 static void finish_request(http__conn_t *c)
 {
     bool expect_held = (c->flags & HTTP__C_R_EXPECT) && !(c->flags & HTTP__C_CONTINUE_SENT);
+    /* What was copied from this request must not shape an answer to the next input (an error
+     * answer after a HEAD request keeps its body). */
+    c->flags &= ~REQUEST_FLAGS;
     c->req = NULL; /* freed by the fiber's exit hook */
     c->fiber = ACT_PID_NONE;
     c->want = 0;
@@ -753,10 +765,7 @@ static int conn_step(http__conn_t *c)
             /* Bytes left unread when the buffer was full: there is room again. */
             if (!(c->flags & HTTP__C_RD_READY) || (c->flags & HTTP__C_SOCK_CLOSED) || rbuf_full(c))
                 break;
-            uint32_t before = c->rbuf ? c->rbuf->end : 0;
-            uint32_t flags = c->flags;
-            conn_read(c);
-            if ((c->rbuf ? c->rbuf->end : 0) == before && c->flags == flags)
+            if (!conn_read(c))
                 break;
         }
     }
