@@ -1099,6 +1099,57 @@ void http__conn_start_failed(http__worker_t *w, void *extra, int status)
     http__server_unref(srv);
 }
 
+/* ---- making room at a limit --------------------------------------------------------------- */
+
+/* Idle: waiting for a request with nothing buffered, nothing to write, no fiber. Closing it
+ * loses nothing (a client must expect a keep-alive connection to close between requests). */
+static bool drainable(const http__conn_t *c)
+{
+    return c->phase == HTTP__PH_HEAD && c->fiber == ACT_PID_NONE && !c->oq_head &&
+           (!c->rbuf || c->rbuf->start == c->rbuf->end) &&
+           !(c->flags & (HTTP__C_SOCK_CLOSED | HTTP__C_CORKED));
+}
+
+/* When c became idle: its deadline less its list's duration (wrap-safe 32-bit ms). */
+static uint32_t idle_since(const http__conn_t *c)
+{
+    return c->deadline - (uint32_t)c->w->tl[c->tkind].ms;
+}
+
+/* The next drainable connection from c on along its timeout list (new connections share the
+ * header timeout's list with ones halfway through a head: a bounded walk skips those). */
+static http__conn_t *next_drainable(http__conn_t *c)
+{
+    for (int skip = 0; c && skip < 64; c = c->tnext, skip++)
+        if (drainable(c))
+            return c;
+    return NULL;
+}
+
+/* As nginx's ngx_drain_connections: at the limit, the idle connections go first, the longest
+ * idle first, so that new clients are served rather than left in the backlog. Both lists are
+ * in arming order, so their heads are the oldest; the older of the two goes each time. The
+ * close runs here, in the worker's turn on the connections' thread, as an I/O callback would:
+ * the descriptor is free at once for the accept that needs it. */
+unsigned http__conns_drain(http__worker_t *w)
+{
+    uint32_t waiting = w->tl[HTTP__T_IDLE].n + w->tl[HTTP__T_HEAD].n;
+    uint32_t max = waiting / 8 > 32 ? 32 : (waiting / 8 ? waiting / 8 : 1);
+    unsigned n = 0;
+    while (n < max) {
+        http__conn_t *idle = next_drainable(w->tl[HTTP__T_IDLE].head);
+        http__conn_t *fresh = next_drainable(w->tl[HTTP__T_HEAD].head);
+        http__conn_t *c = idle;
+        if (!c || (fresh && (int32_t)(idle_since(fresh) - idle_since(idle)) < 0))
+            c = fresh;
+        if (!c)
+            break;
+        http__conn_close(c, 0); /* unlinks it from its list */
+        n++;
+    }
+    return n;
+}
+
 /* The worker asks its connections to stop (graceful) or to close now (forced). */
 void http__conns_signal(http__worker_t *w, uint32_t type)
 {

@@ -78,6 +78,7 @@ enum {
     HTTP__M_WSTOP,   /* stop 2: tell the connections, exit once they are gone */
     HTTP__M_WFORCE,  /* deadline */
     HTTP__M_DRAINED, /* its last connection is gone */
+    HTTP__M_DRAIN,   /* another worker is at a limit: close idle connections to make room */
     /* to the listener */
     HTTP__M_LSTOP,    /* http__stop_t */
     HTTP__M_WCLOSED,  /* a worker closed its listening socket */
@@ -223,6 +224,7 @@ typedef struct http__tlist {
     http__conn_t *head;
     http__conn_t *tail;
     int64_t ms;
+    uint32_t n; /* connections on the list */
 } http__tlist_t;
 
 /* Arms c's timer of `kind` (HTTP__T_NONE disarms); a connection has at most one. */
@@ -243,7 +245,8 @@ struct http__worker {
     /* Its connections' dynamic supervisor, pinned to its scheduler (set before the workers
      * start, so they see it): a connection starts with no hop to another scheduler. */
     _Atomic act_pid_t conn_sup;
-    int lfd; /* listening socket, or -1 */
+    int lfd;   /* listening socket, or -1 */
+    int spare; /* a descriptor kept in reserve (/dev/null) to accept and refuse at EMFILE */
     uv_poll_t lpoll;
     int efd;         /* the epoll set of its connections (edge-triggered), or -1 */
     uv_poll_t epoll; /* watches efd on the loop */
@@ -256,6 +259,7 @@ struct http__worker {
     bool accept_pending;
     bool paused_full; /* at max_connections */
     bool paused_fds;  /* out of descriptors: retrying */
+    bool starved;     /* out of descriptors at the last try, with nothing idle here */
     bool stopping;
     bool flushing; /* the flush hook is active */
     bool closed;   /* its handles are closing: no timer, no hook */
@@ -335,6 +339,10 @@ int http__conn_start(http__worker_t *from, http__worker_t *target, int fd,
                      const struct sockaddr *peer, socklen_t peer_len);
 /* Sends every connection of w a message of `type` (HTTP__M_STOP, HTTP__M_FORCE). */
 void http__conns_signal(http__worker_t *w, uint32_t type);
+/* Closes some of w's idle connections, the longest idle first: keep-alive connections waiting
+ * for a request and new ones that have sent nothing; an eighth of those waiting, 1 to 32, as
+ * nginx does. Returns how many. Worker's turn. */
+unsigned http__conns_drain(http__worker_t *w);
 /* conn.c, for out.c: */
 void http__conn_want_write(http__conn_t *c, bool on); /* EPOLLOUT on or off */
 void http__conn_io(http__conn_t *c, uint32_t events); /* an epoll event (listen.c) */

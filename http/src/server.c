@@ -106,14 +106,15 @@ static int listener_setup(http_server_t *srv)
     };
     act_pid_t pid;
     int rc;
-    /* One supervisor per scheduler, beside the connections it starts there (the server's
-     * own count enforces max_connections across them; max_children is a second fence). */
+    /* One supervisor per scheduler, beside the connections it starts there. The server's own
+     * count enforces max_connections across them, counting sockets: a connection whose socket
+     * is closed (to make room for a new one, or by its client) may still be an actor waiting
+     * for its handler to end, so the supervisor's children may outnumber the limit for a while,
+     * and max_children stays off. */
     for (unsigned i = 0; i < srv->nworkers; i++) {
         const act_sup_spec_t sup = {
             .name = "http_conns",
             .strategy = ACT_SIMPLE_ONE_FOR_ONE,
-            .max_children =
-                srv->lim.max_connections == HTTP_UNLIMITED ? 0 : srv->lim.max_connections,
             .children = &conn_tmpl,
             .nchildren = 1,
             .sched = ACT_SCHED_ON((int)i),
@@ -295,6 +296,7 @@ static int server_start(const http_config_t *cfg, http_server_t **out, bool link
         srv->workers[i].index = i;
         srv->workers[i].lfd = -1;
         srv->workers[i].efd = -1;
+        srv->workers[i].spare = -1;
     }
     int rc = http__listen_open(srv, fds, nsock);
     if (rc) {

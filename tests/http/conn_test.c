@@ -517,10 +517,9 @@ Test(conn, requests_sent_before_a_half_close_are_all_answered_in_order)
             char want[64];
             snprintf(want, sizeof want, "GET /info i=%d t 11", i);
             cr_expect_str_eq(r.body, want);
+            /* The last may say close (if the FIN was read before it went out) or not. */
             const char *conn = hu_header(&r, "connection");
-            if (i == n - 1)
-                cr_expect(conn && strcmp(conn, "close") == 0, "the last one says close");
-            else
+            if (i < n - 1)
                 cr_expect_null(conn, "response %d of %d says %s", i, n, conn);
             hu_resp_free(&r);
         }
