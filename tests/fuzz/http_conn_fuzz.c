@@ -10,8 +10,7 @@
  * server's answer would. ASan and UBSan watch every byte; the asserts check the offsets the
  * parser reports against the buffer.
  *
- *   cmake -B build/fuzz -DCMAKE_C_COMPILER=clang -DDYN_FUZZ=ON && cmake --build build/fuzz
- *   build/fuzz/tests/fuzz/http_conn_fuzz tests/fuzz/corpus/http_conn -max_total_time=300
+ *   scripts/fuzz.sh 300 http_conn_fuzz
  */
 #include <assert.h>
 #include <stdint.h>
