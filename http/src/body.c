@@ -13,7 +13,7 @@
  */
 #include <string.h>
 
-#include "http_int.h"
+#include "parser_int.h"
 
 enum { CS_SIZE, CS_DATA, CS_DATA_CRLF, CS_TRAILERS, CS_DONE };
 
@@ -164,15 +164,15 @@ static const char *find_crlfcrlf(const char *p, const char *e)
     return NULL;
 }
 
-int http__body_decode(http__body_t *b, const http_limits_t *lim, const char *in, size_t inlen,
-                      size_t *used, char *out, size_t outcap, size_t *produced, size_t *tr_off,
-                      size_t *tr_len)
+int http__body_decode(http__body_t *b, const http_limits_t *lim, http__body_io_t *io)
 {
+    const char *in = io->in;
+    size_t inlen = io->inlen;
+    char *out = io->out;
+    size_t outcap = out ? io->outcap : SIZE_MAX;
     size_t i = 0, o = 0;
     int rc = HTTP__P_MORE;
-    *tr_off = *tr_len = 0;
-    if (!out)
-        outcap = SIZE_MAX;
+    io->tr_off = io->tr_len = 0;
     if (b->mode == HTTP__B_NONE) {
         rc = HTTP__P_END;
         goto out;
@@ -274,8 +274,8 @@ int http__body_decode(http__body_t *b, const http_limits_t *lim, const char *in,
                 rc = st;
                 goto out;
             }
-            *tr_off = i;
-            *tr_len = (size_t)(end + 2 - (in + i));
+            io->tr_off = i;
+            io->tr_len = (size_t)(end + 2 - (in + i));
             i = (size_t)(end + 4 - in);
             b->state = CS_DONE;
             rc = HTTP__P_END;
@@ -287,7 +287,7 @@ int http__body_decode(http__body_t *b, const http_limits_t *lim, const char *in,
         }
     }
 out:
-    *used = i;
-    *produced = o;
+    io->used = i;
+    io->produced = o;
     return rc;
 }

@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "http_int.h"
+#include "req_int.h"
 
 static inline char lower(char c)
 {

@@ -34,7 +34,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "http_int.h"
+#include "actor/report.h"
+#include "conn_int.h"
 
 #define ACCEPT_BATCH 64
 #define EMFILE_RETRY_MS 100
@@ -140,6 +141,29 @@ static void on_conn_events(uv_poll_t *h, int status, int events)
     } while (n == 256);
 }
 
+static void on_spin(uv_idle_t *h)
+{
+    (void)h; /* only there to keep the loop from blocking while output is corked */
+}
+
+/* Once per loop turn: the connections' corked output (conn.c decides what to flush). While any
+ * cork is kept the idle handle stops the loop from blocking, so the next turns come (an idle
+ * scheduler spins through them in microseconds). */
+static void on_flush_hook(uv_prepare_t *h)
+{
+    http__worker_t *w = h->data;
+    if (w->ncorked == 0 && !w->spinning)
+        return;
+    bool kept = http__conns_flush_corked(w);
+    if (kept == w->spinning)
+        return;
+    if (kept)
+        uv_idle_start(&w->spin, on_spin);
+    else
+        uv_idle_stop(&w->spin);
+    w->spinning = kept;
+}
+
 static void on_listen_poll(uv_poll_t *h, int status, int events)
 {
     (void)status;
@@ -171,8 +195,8 @@ static void pause_note(http__worker_t *w, const char *why)
 {
     uint32_t n = atomic_fetch_add_explicit(&w->srv->pauses, 1, memory_order_relaxed);
     if (n == 0)
-        fprintf(stderr, "http: port %u: accepting paused (%s); resumes below the limit\n",
-                w->srv->port, why);
+        act_report_library("http", 0, "port %u: accepting paused (%s); resumes below the limit",
+                           w->srv->port, why);
 }
 
 /* Whether a client waits in the backlog (at a limit, before closing anything for it: neither
@@ -321,6 +345,7 @@ static int worker_init(void *state, void *arg)
     uv_prepare_init(act_loop(), &w->flush);
     w->flush.data = w;
     w->handles++;
+    uv_prepare_start(&w->flush, on_flush_hook);
     uv_idle_init(act_loop(), &w->spin);
     w->spin.data = w;
     w->handles++;

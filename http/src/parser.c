@@ -19,7 +19,7 @@
 
 #include <llhttp.h>
 
-#include "http_int.h"
+#include "parser_int.h"
 
 typedef struct pstate {
     llhttp_t ll; /* first: callbacks get &ll */

@@ -12,7 +12,7 @@
  */
 #include <string.h>
 
-#include "http_int.h"
+#include "req_int.h"
 
 void http__pool_init(http__pool_t *p, size_t size, uint32_t max)
 {
@@ -71,11 +71,4 @@ void *http__arena_alloc(http__arena_t *a, size_t size)
     a->cur = start + size;
     a->end = (char *)b + bs;
     return start;
-}
-
-void http__rbuf_check(const http__rbuf_t *rb, const char *file, int line)
-{
-    if (rb && !(rb->start <= rb->parsed && rb->parsed <= rb->end && rb->end <= rb->cap))
-        act__fatal(file, line, "read buffer broken: start %u parsed %u end %u cap %u", rb->start,
-                   rb->parsed, rb->end, rb->cap);
 }

@@ -9,7 +9,7 @@
  * A due connection is told by a message carrying its timer generation; the connection acts
  * only if it has not re-armed since (the message may cross a re-arm).
  */
-#include "http_int.h"
+#include "conn_int.h"
 
 /* Unlinks c from its list; its kind stays (a fired timer is still "armed" for rearm's
  * purposes until the connection handles the timeout). */

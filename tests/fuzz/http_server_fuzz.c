@@ -40,7 +40,7 @@
 #include <unistd.h>
 
 #include "actor/report.h"
-#include "http_int.h"
+#include "conn_int.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -23,19 +23,18 @@ static int decode(const char *in, size_t len, size_t step, size_t outcap, char *
     *outlen = 0;
     *trlen = 0;
     for (;;) {
-        size_t avail = have - pos;
-        size_t used, prod, toff, tlen;
         char piece[4096];
-        int r = http__body_decode(&b, &unit_lim, in + pos, avail, &used, piece, outcap, &prod,
-                                  &toff, &tlen);
+        http__body_io_t io = {.in = in + pos, .inlen = have - pos, .out = piece, .outcap = outcap};
+        int r = http__body_decode(&b, &unit_lim, &io);
+        size_t prod = io.produced;
         memcpy(out + *outlen, piece, prod);
         *outlen += prod;
         if (r == HTTP__P_END) {
-            memcpy(tr, in + pos + toff, tlen);
-            *trlen = tlen;
+            memcpy(tr, in + pos + io.tr_off, io.tr_len);
+            *trlen = io.tr_len;
             return r;
         }
-        pos += used;
+        pos += io.used;
         if (r != HTTP__P_MORE)
             return r;
         if (prod == outcap)

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "client_util.h"
-#include "http_int.h"
+#include "conn_int.h"
 
 TestSuite(conn, .init = hu_init, .fini = hu_fini, .timeout = TMO(30));
 

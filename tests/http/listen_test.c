@@ -92,13 +92,16 @@ typedef struct {
     int ctl; /* closing it stops the server */
 } child_t;
 
-static int highest_fd(void)
+/* The descriptor limit that leaves exactly `room` numbers free below it: a new descriptor
+ * takes the lowest free number, and must be under the limit (descriptors open above it, as a
+ * sanitizer's runtime may keep, still work but leave no room). */
+static rlim_t limit_for_room(int room)
 {
-    int hi = 2;
-    for (int fd = 3; fd < 1024; fd++)
-        if (fcntl(fd, F_GETFD) >= 0)
-            hi = fd;
-    return hi;
+    int fd = 0;
+    for (int free_ = 0; free_ < room; fd++)
+        if (fcntl(fd, F_GETFD) < 0)
+            free_++;
+    return (rlim_t)fd;
 }
 
 /* Starts a server (one scheduler) in a child whose descriptor limit leaves room for `room`
@@ -124,7 +127,7 @@ static void child_start(child_t *ch, int room, const http_limits_t *lim)
         usleep(100000); /* the worker is up: its descriptors are open */
         struct rlimit rl;
         getrlimit(RLIMIT_NOFILE, &rl);
-        rl.rlim_cur = (rlim_t)(highest_fd() + 1 + room);
+        rl.rlim_cur = limit_for_room(room);
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
             _exit(4);
         uint16_t port = http_server_port(srv);

@@ -1,17 +1,20 @@
 /*
- * The HTTP layer's private structures: server, workers, connections, requests, and the
- * messages between their actors.
+ * The HTTP layer's connection side: the server, its workers, connections, the messages between
+ * their actors, the buffers and timeouts they use. The request side (a request, its fiber, the
+ * response it builds) is req_int.h, on top of this.
  *
  * Actors of one server:
- *   listener (a fiber, the server's top) -- starts the connection supervisor and the workers,
- *     runs the stop;
+ *   listener (a fiber, the server's top) -- starts the connection supervisors and the workers,
+ *     runs the stop (server.c);
  *   worker i (plain, pinned to scheduler i) -- accepts (its own SO_REUSEPORT socket, or worker
  *     0 for all), owns the scheduler's per-server state: timeout lists and their uv_timer, the
- *     buffer pools, the Date cache, the list of its connections, the corked-output flush hook;
+ *     buffer pools, the Date cache, the list of its connections, the epoll set of their sockets
+ *     and the corked-output hook (listen.c);
  *   connection (plain, pinned to the scheduler whose loop polls its socket) -- reads, parses,
- *     writes, keeps the protocol state; a temporary child of the connection supervisor;
+ *     writes, keeps the protocol state; a temporary child of its scheduler's connection
+ *     supervisor (conn.c, on out.c and sock.c);
  *   request fiber (one per request, pinned next to its connection) -- runs the handler; owns
- *     the request, and frees it from its exit hook.
+ *     the request, and frees it from its exit hook (req.c, resp.c).
  *
  * Threads. Everything a worker owns is touched only on its scheduler's thread: by the worker,
  * by the connections and fibers pinned there (whose turns never overlap), and by libuv
@@ -20,33 +23,32 @@
  * (ACT_SCHED_SELF): no cross-thread wake-up on the request path, and the arena, pools and Date
  * cache of the worker are theirs to use.
  *
- * Supervision. Connections are temporary children of a dynamic supervisor (one per server,
- * started by the listener, which is a fiber for that reason): a worker asks it to start each
- * one asynchronously (act_sup_start_child_async, on the scheduler chosen for the socket) and
- * gets a reply only when a start fails, with the connection's block back to clean up.
+ * Layers, each calling only down: listen.c (the worker: accepting, the epoll set's events, the
+ * corked-output hook) and server.c (the listener) drive conn.c; conn.c (the one driver of a
+ * connection's state) uses out.c (its output queue) and sock.c (its socket); account.c (the
+ * server's references and connection count) is a leaf under all of them.
  *
- * Ownership. The connection allocates its own state (not the runtime's inline state), because
- * its uv_poll_t must outlive the actor until the close callback: the block goes when both the
- * actor has terminated and the handle is closed (`holds`). A request and its arena are built by
- * the connection and then belong to the request's fiber, which frees them from its exit hook
- * (act_fiber_on_exit) however it ends, a crash or a kill included; the connection keeps the
- * pointer only as a token to match messages, and copies what it needs of the request
- * (version, keep-alive...) at dispatch. Messages from the fiber carrying output are kept by the
- * connection (act_msg_keep) while queued and freed once written.
+ * Ownership. A connection's block is allocated by the worker that accepts it (the actor's state
+ * is not inline: the block exists before the actor, and a start that fails hands it back to the
+ * worker through the supervisor's reply); the actor frees it in terminate. A request and its
+ * arena are built by the connection and then belong to the request's fiber, which frees them
+ * from its exit hook (act_fiber_on_exit) however it ends, a crash or a kill included; the
+ * connection keeps the pointer only as a token to match messages, and copies what it needs of
+ * the request (version, keep-alive...) at dispatch. Messages from the fiber carrying output
+ * are kept by the connection (act_msg_keep) while queued and freed once written.
  */
-#ifndef HTTP_INT_H
-#define HTTP_INT_H
+#ifndef HTTP_CONN_INT_H
+#define HTTP_CONN_INT_H
 
 #include <assert.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 #include <uv.h>
 
 #include "actor/sup.h"
 #include "http/http.h"
 #include "parser_int.h"
+#include "sock_int.h"
 
 typedef struct http__worker http__worker_t;
 typedef struct http__conn http__conn_t;
@@ -56,7 +58,7 @@ typedef struct http__conn http__conn_t;
 #define HTTP__M(n) (0x48540000u + (n)) /* 'H' 'T': far from applications' types */
 enum {
     /* to a connection */
-    HTTP__M_KICK = HTTP__M(1), /* from its I/O callback: closed, only a turn can end it */
+    HTTP__M_KICK = HTTP__M(1), /* from an event outside its turn: only a turn can end it */
     HTTP__M_TIMEOUT,           /* http__tick_t from its worker's timer */
     HTTP__M_STOP,              /* graceful stop: finish the request in flight, then close */
     HTTP__M_FORCE,             /* the stop deadline passed: close now */
@@ -147,7 +149,7 @@ typedef struct http__body_msg {
     char data[];
 } http__body_msg_t;
 
-/* ---- buffers and arenas -------------------------------------------------------------------- */
+/* ---- buffers ------------------------------------------------------------------------------- */
 
 /* A free list of equal blocks, for one worker (its scheduler's thread only). */
 typedef struct http__pool {
@@ -183,6 +185,19 @@ typedef struct http__rbuf {
     char data[];
 } http__rbuf_t;
 
+/* rbuf.c. A pooled buffer (HTTP__RBUF_SIZE bytes), or NULL when memory runs out. */
+http__rbuf_t *http__rbuf_get(http__worker_t *w);
+/* Gives rb back (to the pool, or to act_free if it grew). */
+void http__rbuf_put(http__worker_t *w, http__rbuf_t *rb);
+/* A copy of rb in a new buffer of `total` bytes (rb given back), or NULL (rb kept). */
+http__rbuf_t *http__rbuf_grow(http__worker_t *w, http__rbuf_t *rb, size_t total);
+/* Consumes n bytes at start: n <= end - start, checked in every build (an offset past end
+ * would make every later length wrap); parsed follows start. */
+void http__rbuf_consume(http__rbuf_t *rb, size_t n);
+/* Drops every buffered byte. */
+void http__rbuf_discard(http__rbuf_t *rb);
+/* Moves the unconsumed bytes to the front: start becomes 0. */
+void http__rbuf_compact(http__rbuf_t *rb);
 /* Stops the process (file and line) if rb breaks the invariant above. */
 void http__rbuf_check(const http__rbuf_t *rb, const char *file, int line);
 #ifdef NDEBUG
@@ -191,18 +206,8 @@ void http__rbuf_check(const http__rbuf_t *rb, const char *file, int line);
 #define HTTP__RBUF_CHECK(rb) http__rbuf_check((rb), __FILE__, __LINE__)
 #endif
 
-/* A request's arena: its first block from the worker's pool, the rest from act_malloc. */
+/* The first block of a request's arena comes from its worker's pool. */
 #define HTTP__ARENA_BLOCK 4096
-typedef struct http__arena_blk {
-    struct http__arena_blk *next;
-} http__arena_blk_t;
-typedef struct http__arena {
-    char *cur;
-    char *end;
-    http__arena_blk_t *extra; /* blocks beyond the first, freed with act_free */
-} http__arena_t;
-
-void *http__arena_alloc(http__arena_t *a, size_t size);
 
 /* ---- timeouts ------------------------------------------------------------------------------ */
 
@@ -251,19 +256,18 @@ struct http__worker {
     int efd;         /* the epoll set of its connections (edge-triggered), or -1 */
     uv_poll_t epoll; /* watches efd on the loop */
     uv_timer_t timer;
-    uv_prepare_t flush;
-    uv_idle_t spin;   /* active while corks are kept: the loop must turn again */
-    int64_t timer_at; /* deadline the timer is armed for, or -1 */
-    unsigned handles; /* initialized handles not yet closed */
-    bool accepting;   /* lpoll active */
+    uv_prepare_t flush; /* the corked-output hook */
+    uv_idle_t spin;     /* active while corks are kept: the loop must turn again */
+    int64_t timer_at;   /* deadline the timer is armed for, or -1 */
+    unsigned handles;   /* initialized handles not yet closed */
+    bool accepting;     /* lpoll active */
     bool accept_pending;
     bool paused_full; /* at max_connections */
     bool paused_fds;  /* out of descriptors: retrying */
     bool starved;     /* out of descriptors at the last try, with nothing idle here */
     bool stopping;
-    bool flushing; /* the flush hook is active */
-    bool closed;   /* its handles are closing: no timer, no hook */
-    bool spinning;
+    bool closed;       /* its handles are closing: no timer, no hook */
+    bool spinning;     /* spin is active */
     uint32_t hook_gen; /* loop turns seen by the flush hook */
     http__tlist_t tl[HTTP__T_COUNT];
     http__conn_t *conns; /* list of its connections */
@@ -304,65 +308,24 @@ struct http_server {
 
 #define HTTP__PID(p) atomic_load_explicit(&(p), memory_order_relaxed)
 
-/* Socket I/O on the request path through syscall(2): glibc's read/sendmsg wrappers are
- * cancellation points and pay for it on every call (measured: 8% of the server's user time);
- * our scheduler threads are never cancelled. Same contracts as read(2), sendmsg(2). */
-static inline ssize_t http__sys_read(int fd, void *buf, size_t n)
-{
-    return syscall(SYS_read, fd, buf, n);
-}
-static inline ssize_t http__sys_sendmsg(int fd, const struct msghdr *mh, int flags)
-{
-    return syscall(SYS_sendmsg, fd, mh, flags);
-}
-
+/* account.c: what the server counts, for every file above it. Any thread. */
 void http__server_ref(http_server_t *srv);
+/* Drops a reference; the last frees the server. */
 void http__server_unref(http_server_t *srv);
-/* A connection's socket closed: count it and resume accepting below the limit. Any thread. */
-void http__server_conn_gone(http_server_t *srv);
-/* Takes a connection slot (false at max_connections). Any thread. */
+/* Takes a connection slot (false at max_connections). */
 bool http__server_conn_reserve(http_server_t *srv);
+/* A connection's socket closed: gives its slot back, and has the workers resume accepting
+ * when the count falls below the limit. */
+void http__server_conn_gone(http_server_t *srv);
 
 /* listen.c: sockets and the worker actor. */
 int http__listen_open(http_server_t *srv, int *fds, unsigned n);
 extern const act_behaviour_t http__worker_behaviour;
 
-/* The Date header value of w's scheduler, refreshed once a second. */
+/* date.c: the Date header value of w's scheduler, refreshed once a second. */
 const char *http__date(http__worker_t *w);
 
 /* ---- connections --------------------------------------------------------------------------- */
-
-/* Starts the connection actor for socket fd (nonblocking, now owned by the callee) on
- * `target`'s scheduler, under `from` (the accepting worker). Returns 0, or an error: the
- * caller then still owns fd. Worker's turn only. */
-int http__conn_start(http__worker_t *from, http__worker_t *target, int fd,
-                     const struct sockaddr *peer, socklen_t peer_len);
-/* Sends every connection of w a message of `type` (HTTP__M_STOP, HTTP__M_FORCE). */
-void http__conns_signal(http__worker_t *w, uint32_t type);
-/* Closes some of w's idle connections, the longest idle first: keep-alive connections waiting
- * for a request and new ones that have sent nothing; an eighth of those waiting, 1 to 32, as
- * nginx does. Returns how many. Worker's turn. */
-unsigned http__conns_drain(http__worker_t *w);
-/* conn.c, for out.c: */
-void http__conn_want_write(http__conn_t *c, bool on); /* EPOLLOUT on or off */
-void http__conn_io(http__conn_t *c, uint32_t events); /* an epoll event (listen.c) */
-void http__conn_rearm(http__conn_t *c);               /* the timer the state calls for */
-void http__conn_close(http__conn_t *c, int why);      /* closes the socket now */
-void http__conn_kick(http__conn_t *c);                /* wakes the actor from a libuv callback */
-/* Replies to the request's fiber (dropped once it has exited). */
-void http__conn_reply(http__conn_t *c, http_req_t *req, uint32_t type, int status);
-
-/* out.c: the output queue. */
-void http__out_enqueue(http__conn_t *c, http__out_t *o); /* takes o */
-void http__out_flush(http__conn_t *c); /* writes until done or the socket is full */
-void http__out_cork(http__conn_t *c);  /* holds the queue until the loop-turn hook */
-void http__out_uncork(http__conn_t *c);
-void http__out_drop(http__conn_t *c); /* frees the queue (socket closed) */
-
-/* The connection supervisor's child start function (cs->extra: the connection's block). */
-int http__conn_child_start(const act_child_start_t *cs, act_pid_t *out);
-/* A start the supervisor could not do: close the socket, free the block. Worker's turn. */
-void http__conn_start_failed(http__worker_t *w, void *extra, int status);
 
 /* The peer's address, compact. */
 typedef struct http__peer {
@@ -390,50 +353,42 @@ struct http__conn {
     uint32_t nreq;               /* requests started */
     uint32_t flags;
     uint32_t want;     /* body bytes the fiber asked for, 0 if not waiting */
+    http__sock_t s;    /* its socket */
     uint16_t tgen;     /* timer generation: a stale timeout message is recognized */
     uint16_t cork_gen; /* the flush hook's turn when it last corked (wrap-safe) */
-    uint8_t phase;
-    uint8_t tkind;
-    int fd;
     uint32_t oq_bytes; /* queued output, bounded by the fiber's back-pressure */
     http__rbuf_t *rbuf;
     http__body_t body; /* framing of the current request's body */
     http__out_t *oq_head, *oq_tail;
     http__peer_t peer;
+    uint8_t phase;
+    uint8_t tkind;
 };
 /* An idle keep-alive connection is this block and its actor: keep it in mimalloc's 160-byte
- * size class (measured per connection with ../shared/peers/http/idle_conns.py). */
+ * size class (measured per connection with the idle benchmark of scripts/bench-http.sh). */
 static_assert(sizeof(http__conn_t) <= 160, "http__conn_t grew past 160 bytes");
 
 /* http__conn_t.flags */
 enum {
     HTTP__C_KICKED = 1u << 0,   /* a KICK is queued */
-    HTTP__C_PEER_EOF = 1u << 1, /* read returned 0 */
-    HTTP__C_IOERR = 1u << 2,    /* the socket failed */
-    HTTP__C_SOCK_CLOSED = 1u << 3,
-    HTTP__C_STOPPING = 1u << 4, /* graceful stop: this response is the last */
-    HTTP__C_HEAD_SENT = 1u << 5,
-    HTTP__C_RESP_DONE = 1u << 6, /* the fiber's final output arrived */
-    HTTP__C_FIBER_EXITED = 1u << 7,
-    HTTP__C_CLOSE_AFTER = 1u << 8, /* close after this response */
-    HTTP__C_CONTINUE_SENT = 1u << 9,
-    HTTP__C_BLOCKED = 1u << 10,      /* output got EAGAIN: waiting for writable */
-    HTTP__C_CORKED = 1u << 11,       /* on the worker's corked list */
-    HTTP__C_BODY_ERR = 1u << 12,     /* the body failed (limit, framing, timeout) */
-    HTTP__C_IN_TURN = 1u << 13,      /* inside the actor's handler */
-    HTTP__C_LINGER = 1u << 14,       /* write side shut, discarding input until EOF */
-    HTTP__C_ACCEPTED_NEW = 1u << 15, /* no byte received yet on this connection */
-    HTTP__C_FORCED = 1u << 16,
-    HTTP__C_TERMINATED = 1u << 17,
-    HTTP__C_TLINKED = 1u << 18,  /* on a timeout list (timer.c) */
-    HTTP__C_RD_READY = 1u << 19, /* the socket may hold unread bytes (edge-triggered) */
-    HTTP__C_INIT_RAN = 1u << 20, /* init has run (the block is the actor's from then on) */
-    HTTP__C_INIT_OK = 1u << 21,
-    HTTP__C_IN_STEP = 1u << 22,  /* conn_step runs */
-    HTTP__C_SHUTDOWN = 1u << 23, /* exit with ACT_SHUTDOWN (the supervisor asked) */
-    HTTP__C_EP_OUT = 1u << 28,   /* EPOLLOUT is in the registration */
-    HTTP__C_RDHUP = 1u << 29,    /* the client shut its side: read on to the EOF */
-    HTTP__C_ERRCLOSE = 1u << 30, /* closing after an answer to bad input: linger */
+    HTTP__C_STOPPING = 1u << 1, /* graceful stop: this response is the last */
+    HTTP__C_HEAD_SENT = 1u << 2,
+    HTTP__C_RESP_DONE = 1u << 3, /* the fiber's final output arrived */
+    HTTP__C_FIBER_EXITED = 1u << 4,
+    HTTP__C_CLOSE_AFTER = 1u << 5, /* close after this response */
+    HTTP__C_CONTINUE_SENT = 1u << 6,
+    HTTP__C_BLOCKED = 1u << 7,       /* output got EAGAIN: waiting for writable */
+    HTTP__C_CORKED = 1u << 8,        /* on the worker's corked list */
+    HTTP__C_BODY_ERR = 1u << 9,      /* the body failed (limit, framing, timeout) */
+    HTTP__C_LINGER = 1u << 10,       /* write side shut, discarding input until EOF */
+    HTTP__C_ACCEPTED_NEW = 1u << 11, /* no byte received yet on this connection */
+    HTTP__C_FORCED = 1u << 12,
+    HTTP__C_TERMINATED = 1u << 13,
+    HTTP__C_TLINKED = 1u << 14,  /* on a timeout list (timer.c) */
+    HTTP__C_INIT_RAN = 1u << 15, /* init has run (the block is the actor's from then on) */
+    HTTP__C_INIT_OK = 1u << 16,
+    HTTP__C_SHUTDOWN = 1u << 17, /* exit with ACT_SHUTDOWN (the supervisor asked) */
+    HTTP__C_ERRCLOSE = 1u << 18, /* closing after an answer to bad input: linger */
     /* Copied from the request at dispatch. */
     HTTP__C_R_HTTP10 = 1u << 24,
     HTTP__C_R_KEEPALIVE = 1u << 25,
@@ -441,84 +396,52 @@ enum {
     HTTP__C_R_HEAD = 1u << 27,
 };
 
-/* ---- requests ------------------------------------------------------------------------------ */
+/* conn.c, for the worker (listen.c). Worker's turn or its loop's callbacks (never inside the
+ * connection's own turn). */
+/* Starts the connection actor for socket fd (nonblocking, now owned by the callee) on
+ * `target`'s scheduler, under `from` (the accepting worker). Returns 0, or an error: the
+ * caller then still owns fd. */
+int http__conn_start(http__worker_t *from, http__worker_t *target, int fd,
+                     const struct sockaddr *peer, socklen_t peer_len);
+/* A socket's epoll event (s: the event's data). */
+void http__conn_io(http__sock_t *s, uint32_t events);
+/* The corked-output hook, once per loop turn of w: flushes the connections whose batch of
+ * pipelined responses stopped growing. Returns true while corks are kept (the loop must turn
+ * again soon rather than block). */
+bool http__conns_flush_corked(http__worker_t *w);
+/* Sends every connection of w a message of `type` (HTTP__M_STOP, HTTP__M_FORCE). */
+void http__conns_signal(http__worker_t *w, uint32_t type);
+/* Closes some of w's idle connections, the longest idle first: keep-alive connections waiting
+ * for a request and new ones that have sent nothing; an eighth of those waiting, 1 to 32, as
+ * nginx does. Returns how many. */
+unsigned http__conns_drain(http__worker_t *w);
+/* The connection supervisor's child start function (cs->extra: the connection's block). */
+int http__conn_child_start(const act_child_start_t *cs, act_pid_t *out);
+/* A start the supervisor could not do: close the socket, free the block. */
+void http__conn_start_failed(http__worker_t *w, void *extra, int status);
 
-typedef struct http__rhdr http__rhdr_t; /* a response header added by the handler */
-struct http__rhdr {
-    http__rhdr_t *next;
-    uint32_t name_len;
-    uint32_t value_len;
-    char *name;
-    char *value;
+/* Replies to the request's fiber (dropped once it has exited). */
+static inline void http__conn_reply(http__conn_t *c, http_req_t *req, uint32_t type, int status)
+{
+    if (c->fiber == ACT_PID_NONE || (c->flags & HTTP__C_FIBER_EXITED))
+        return;
+    http__reply_t *r = act_msg_new(http__reply_t, type);
+    r->req = req;
+    r->status = status;
+    act_send(c->fiber, &r->hdr);
+}
+
+/* out.c: the output queue, below conn.c. */
+enum {
+    HTTP__OUT_EMPTY = 0,   /* everything queued is written */
+    HTTP__OUT_BLOCKED = 1, /* the socket is full: wait for it to be writable */
 };
-
-enum { /* http_req_t.resp */
-       HTTP__R_NONE,
-       HTTP__R_STREAM, /* started; head not yet sent */
-       HTTP__R_BODY,   /* head sent, body flowing */
-       HTTP__R_DONE
-};
-
-struct http_req {
-    http__arena_t arena;
-    http_server_t *srv;
-    http__worker_t *w;
-    act_pid_t conn;
-    uint32_t seq;
-    /* request (http__req_build) */
-    uint8_t method;
-    uint8_t version; /* 10 or 11 */
-    bool keepalive;  /* by the client's wishes */
-    bool expect_continue;
-    bool chunked;
-    const char *method_str;
-    const char *target;
-    const char *path;
-    const char *query;
-    const char *host;
-    http_header_t *headers;
-    uint32_t nheaders;
-    uint32_t ntrailers;
-    http_header_t *trailers;
-    int64_t content_length; /* -1: chunked */
-    http__peer_t peer;
-    /* body, fiber side */
-    bool body_eof;
-    int body_err;
-    /* response, fiber side */
-    uint8_t resp;
-    bool final_sent; /* the connection got the response's last piece: it expects no more */
-    bool resp_chunked;
-    bool resp_close;  /* close-delimited body */
-    bool resp_nobody; /* HEAD, 1xx, 204, 304 */
-    int status;
-    int closed;         /* 0, or why the connection is gone (-EPIPE...) */
-    int64_t resp_clen;  /* declared Content-Length or -1 */
-    uint64_t resp_sent; /* body bytes sent */
-    size_t unacked;     /* bytes sent since the last flush mark */
-    http__rhdr_t *rhdrs, *rhdrs_tail;
-    uint32_t nrhdrs;
-};
-
-/* req.c / resp.c: the fiber side. */
-void http__req_fiber(void *arg);
-/* Frees a request and its arena (its first block back to the worker's pool): the fiber's
- * exit hook, or the connection when no fiber got it. Its scheduler's thread only. */
-void http__req_free(http_req_t *req);
-/* Builds the response for status into a new OUT message (head only, or head and body). The
- * head says Content-Length: clen (>= 0), chunked (-1) or nothing (-2). */
-http__out_t *http__out_head(http_req_t *req, int status, int64_t clen, const void *body,
-                            size_t blen, uint16_t flags);
-/* A complete small response from the server itself (errors, 500 after a crash). */
-http__out_t *http__out_simple(http__worker_t *w, int status, bool head_only);
-/* A new OUT message with room for len data bytes. */
-http__out_t *http__out_alloc(size_t len, uint16_t flags);
-/* Waits for the connection's next reply to req; NULL once the connection is gone
- * (req->closed then says why). */
-http__reply_t *http__wait_reply(http_req_t *req);
-/* After the handler returned: completes the response it left (204 if none). */
-void http__resp_finish(http_req_t *req);
-/* head.c: fills req from the arena copy h of a parsed head. Returns 0 or the status to answer. */
-int http__req_fill(http_req_t *req, char *h, const http__head_t *hd, const http_limits_t *lim);
+void http__out_enqueue(http__conn_t *c, http__out_t *o); /* takes o */
+/* Writes the queue until it is empty or the socket is full: HTTP__OUT_EMPTY, HTTP__OUT_BLOCKED
+ * or -errno (the socket failed; the queue stays for http__out_drop). A flush mark or a file
+ * range written is ACKed to the fiber; a file that fails marks the response broken
+ * (HTTP__C_CLOSE_AFTER). */
+int http__out_write(http__conn_t *c);
+void http__out_drop(http__conn_t *c); /* frees the queue (socket closed) */
 
 #endif
