@@ -70,7 +70,7 @@ endfunction()
 # Called at the end of dynamo/CMakeLists.txt: every layer is defined by then, and the imported
 # targets they link are visible there (found at the top level, or in dynamo/).
 function(dynamo_export_build_tree)
-  set(exported actor dynhttp llhttp dynamo dyn_eex dyn_warnings dyn_sanitize)
+  set(exported actor dynhttp llhttp dynamo dyn_eex dyn_warnings dyn_sanitize dyn_harden)
   set_target_properties(dyn_eex PROPERTIES EXPORT_NAME eex)
   export(TARGETS ${exported} NAMESPACE dynamo:: FILE "${PROJECT_BINARY_DIR}/dynamoTargets.cmake")
   set(deps "${PROJECT_BINARY_DIR}/dynamoDeps.cmake")

@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the build and the tests need, only those missing.
-#   usage: scripts/setup.sh [--bench]
-# --bench also installs what the benchmarks compare against (wrk, Erlang/OTP, Elixir, nginx, h2o).
+#   usage: scripts/setup.sh [--bench] [--fuzz]
+# --bench also installs what the benchmarks compare against (wrk, Erlang/OTP, Elixir, nginx, h2o);
+# --fuzz what the fuzz targets need (clang and its libFuzzer and sanitizer runtimes).
 set -euo pipefail
 
 # libdw-dev: the exception page's backtraces; nodejs and chromium-headless-shell: the e2e test
 # that loads the exception page in a browser (tests/e2e/browser).
 PKGS=(build-essential cmake ninja-build pkg-config clang-format
-      libuv1-dev libmimalloc-dev libcriterion-dev node-llhttp
+      libuv1-dev libck-dev libmimalloc-dev libcriterion-dev node-llhttp
       libssl-dev libjansson-dev zlib1g-dev libdw-dev curl nodejs chromium-headless-shell)
-if [ "${1:-}" = "--bench" ]; then
-  PKGS+=(wrk erlang-nox elixir nginx-light h2o python3 util-linux)
-fi
+for arg in "$@"; do
+  case $arg in
+    --bench) PKGS+=(wrk erlang-nox elixir nginx-light h2o python3 util-linux) ;;
+    --fuzz) PKGS+=(clang libclang-rt-14-dev) ;;
+    *) echo "setup: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${PKGS[@]}"; do

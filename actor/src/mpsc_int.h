@@ -12,6 +12,14 @@
  * clears it is the only one told to schedule the consumer (Pony's messageq does the same), so
  * an actor is scheduled exactly once per empty -> non-empty transition, without a lock and
  * without a second atomic on the send path.
+ *
+ * Why not Concurrency Kit's ck_fifo_mpmc (its only multi-producer queue, a Michael-Scott queue
+ * with generation-tagged pointers): a push there is two 16-byte CASes against one exchange
+ * here, it needs a separate entry per message (the dequeued entry is the old stub, not the
+ * message's own, so it cannot be embedded), and it has no idle bit: scheduling once per
+ * empty -> busy transition would cost another atomic. tests/bench/struct_bench, 4M messages
+ * into one consumer, medians of 9 runs on a shared 2-vCPU VM, ck's entries preallocated: one
+ * producer 25 ns per message here, 102 ns with ck_fifo_mpmc; four producers 25 vs 67 ns.
  */
 #ifndef ACT_MPSC_INT_H
 #define ACT_MPSC_INT_H

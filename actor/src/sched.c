@@ -34,7 +34,7 @@ act__system_t act__sys;
 _Thread_local act__thread_t *act__tls ACT__TLS;
 _Thread_local uint64_t act__tls_gen ACT__TLS;
 
-#define RUNQ_CAPACITY 1024
+#define RUNQ_SLOTS 1024 /* holds 1023 actors */
 #define NEXT_STREAK_MAX 32
 #define TURNS_PER_POLL 64
 #define GLOBAL_EVERY 61
@@ -230,7 +230,7 @@ static void spill(act__sched_t *s, act__actor_t *a)
 {
     act__gchunk_t *c = act__gchunk_new();
     c->items[c->n++] = a;
-    while (c->n < ACT__GCHUNK_ITEMS && c->n <= RUNQ_CAPACITY / 2) {
+    while (c->n < ACT__GCHUNK_ITEMS && c->n <= RUNQ_SLOTS / 2) {
         act__actor_t *x = act__runq_pop(&s->runq);
         if (!x)
             break;
@@ -297,7 +297,7 @@ static act__actor_t *take_global(act__sched_t *s)
     if (!c)
         return NULL;
     act__actor_t *first = c->items[c->head++];
-    size_t room = RUNQ_CAPACITY - act__runq_size(&s->runq);
+    size_t room = act__runq_capacity(&s->runq) - act__runq_size(&s->runq);
     for (size_t k = room / 2; k > 0 && c->head < c->n; k--) {
         if (!act__runq_push(&s->runq, c->items[c->head]))
             break;
@@ -518,7 +518,7 @@ static int sched_init(act__sched_t *s, int index)
      * mutex per poll, and one more epoll_wait(0) before each sleep. */
     uv_loop_configure(&s->loop, UV_METRICS_IDLE_TIME);
     s->born_ns = uv_hrtime();
-    if ((rc = act__runq_init(&s->runq, RUNQ_CAPACITY))) {
+    if ((rc = act__runq_init(&s->runq, RUNQ_SLOTS))) {
         uv_loop_close(&s->loop);
         return rc;
     }

@@ -10,6 +10,12 @@
  * Free indices: a lock-free stack (Treiber, with a 32-bit tag against ABA) shared by all
  * threads, in front of which every thread keeps a small private cache, so spawn/exit storms on
  * one scheduler touch no shared cache line. Index 0 is never used (pid 0 means "none").
+ *
+ * Why not Concurrency Kit's ck_stack (push_mpmc/pop_mpmc): its links are pointers and its ABA
+ * guard a 16-byte CAS, so every slot would grow from 16 to 24 bytes (8 more per actor, against
+ * an idle actor's 177) for no speed. tests/bench/struct_bench `slots`, two threads allocating
+ * and freeing through the shared stack, medians of 9 runs on a shared 2-vCPU VM: 46 ns per
+ * operation here, 55 on ck_stack.
  */
 #ifndef ACT_SLOTS_INT_H
 #define ACT_SLOTS_INT_H

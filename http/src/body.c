@@ -13,7 +13,7 @@
  */
 #include <string.h>
 
-#include "http_int.h"
+#include "parser_int.h"
 
 enum { CS_SIZE, CS_DATA, CS_DATA_CRLF, CS_TRAILERS, CS_DONE };
 
@@ -28,6 +28,11 @@ bool http__body_done(const http__body_t *b)
 {
     return b->mode == HTTP__B_NONE || (b->mode == HTTP__B_LENGTH && b->left == 0) ||
            (b->mode == HTTP__B_CHUNKED && b->state == CS_DONE);
+}
+
+bool http__body_in_trailers(const http__body_t *b)
+{
+    return b->mode == HTTP__B_CHUNKED && b->state == CS_TRAILERS;
 }
 
 static inline bool is_tchar(unsigned char c)
@@ -159,15 +164,15 @@ static const char *find_crlfcrlf(const char *p, const char *e)
     return NULL;
 }
 
-int http__body_decode(http__body_t *b, const http_limits_t *lim, const char *in, size_t inlen,
-                      size_t *used, char *out, size_t outcap, size_t *produced, size_t *tr_off,
-                      size_t *tr_len)
+int http__body_decode(http__body_t *b, const http_limits_t *lim, http__body_io_t *io)
 {
+    const char *in = io->in;
+    size_t inlen = io->inlen;
+    char *out = io->out;
+    size_t outcap = out ? io->outcap : SIZE_MAX;
     size_t i = 0, o = 0;
     int rc = HTTP__P_MORE;
-    *tr_off = *tr_len = 0;
-    if (!out)
-        outcap = SIZE_MAX;
+    io->tr_off = io->tr_len = 0;
     if (b->mode == HTTP__B_NONE) {
         rc = HTTP__P_END;
         goto out;
@@ -193,14 +198,15 @@ int http__body_decode(http__body_t *b, const http_limits_t *lim, const char *in,
             const char *nl = memchr(line, '\n', inlen - i);
             if (!nl) {
                 if (inlen - i > HTTP__CHUNK_LINE_MAX)
-                    return 400;
+                    rc = 400;
                 goto out;
             }
-            if (nl == line || nl[-1] != '\r' || nl - line > HTTP__CHUNK_LINE_MAX)
-                return 400; /* bare LF, or too long */
             uint64_t size;
-            if (!parse_size_line(line, nl - 1, &size))
-                return 400;
+            if (nl == line || nl[-1] != '\r' || nl - line > HTTP__CHUNK_LINE_MAX ||
+                !parse_size_line(line, nl - 1, &size)) {
+                rc = 400; /* bare LF, too long, or malformed */
+                goto out;
+            }
             i += (size_t)(nl - line) + 1;
             if (size == 0) {
                 b->state = CS_TRAILERS;
@@ -231,23 +237,27 @@ int http__body_decode(http__body_t *b, const http_limits_t *lim, const char *in,
         case CS_DATA_CRLF:
             if (inlen - i < 2) {
                 if (inlen - i == 1 && in[i] != '\r')
-                    return 400;
+                    rc = 400;
                 goto out;
             }
-            if (in[i] != '\r' || in[i + 1] != '\n')
-                return 400;
+            if (in[i] != '\r' || in[i + 1] != '\n') {
+                rc = 400;
+                goto out;
+            }
             i += 2;
             b->state = CS_SIZE;
             break;
         case CS_TRAILERS: {
             if (inlen - i < 2) {
                 if (inlen - i == 1 && in[i] != '\r' && !is_tchar((unsigned char)in[i]))
-                    return 400;
+                    rc = 400;
                 goto out;
             }
             if (in[i] == '\r') {
-                if (in[i + 1] != '\n')
-                    return 400;
+                if (in[i + 1] != '\n') {
+                    rc = 400;
+                    goto out;
+                }
                 i += 2;
                 b->state = CS_DONE;
                 rc = HTTP__P_END;
@@ -256,14 +266,16 @@ int http__body_decode(http__body_t *b, const http_limits_t *lim, const char *in,
             const char *end = find_crlfcrlf(in + i, in + inlen);
             if (!end) {
                 if ((uint64_t)(inlen - i) > (uint64_t)lim->max_header_size + 4)
-                    return 431;
+                    rc = 431;
                 goto out;
             }
             int st = check_fields(in + i, end + 2, lim);
-            if (st)
-                return st;
-            *tr_off = i;
-            *tr_len = (size_t)(end + 2 - (in + i));
+            if (st) {
+                rc = st;
+                goto out;
+            }
+            io->tr_off = i;
+            io->tr_len = (size_t)(end + 2 - (in + i));
             i = (size_t)(end + 4 - in);
             b->state = CS_DONE;
             rc = HTTP__P_END;
@@ -275,7 +287,7 @@ int http__body_decode(http__body_t *b, const http_limits_t *lim, const char *in,
         }
     }
 out:
-    *used = i;
-    *produced = o;
+    io->used = i;
+    io->produced = o;
     return rc;
 }

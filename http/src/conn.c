@@ -1,14 +1,17 @@
 /*
  * The connection actor: owns one socket on its scheduler's loop, parses requests, runs each in
- * a fiber, writes the responses in order.
+ * a fiber, writes the responses in order. This file is the one driver of a connection's state;
+ * below it, out.c writes its output queue and sock.c does its socket's I/O, and neither calls
+ * back up: they return what happened.
  *
- * Two kinds of code touch a connection, never at once (both run on its scheduler's thread):
- * - the poll callback (between actor turns) does the I/O, reading into the read buffer and
- *   writing the output queue, and then runs the state machine itself: a request that arrives
- *   is parsed and its fiber started right there, with no message to the actor and no turn;
- * - the actor's handler takes messages (output and body requests from the fiber, the fiber's
- *   abnormal end, timeouts, stop, its supervisor's exit signal) and runs the same machine.
- * The state machine (conn_step):
+ * What moves a connection, never two at once (all on its scheduler's thread):
+ * - its socket's epoll events and the worker's corked-output hook (listen.c, between actor
+ *   turns; http__conn_io, http__conns_flush_corked), and the worker making room at a limit
+ *   (its turn; http__conns_drain): a request that arrives is parsed and its fiber started right
+ *   there, with no message to the actor and no turn;
+ * - the actor's handler, with messages (output and body requests from the fiber, the fiber's
+ *   abnormal end, timeouts, stop, its supervisor's exit signal).
+ * Each does what its event asks, then runs the state machine (conn_step):
  *     HEAD    parse buffered bytes into a request; dispatch it to a new fiber -> RUN;
  *             bad input -> answer it -> CLOSING
  *     RUN     serve the fiber's body reads; when its final output arrives (or its exit hook
@@ -18,30 +21,37 @@
  *     CLOSING let the output drain, shut the write side, discard input until the client's EOF
  *             (lingering close: a close with unread input would reset the connection and could
  *             destroy the response in flight), then close.
- * Only ending the actor needs a turn: a callback that gets there sends the actor a KICK.
+ * Only ending the actor needs a turn: an event outside one that gets there sends it a KICK.
  *
  * A request costs one message on the hot path: the fiber's output (http__out_t), whose final
  * piece also says the fiber needs nothing more. The fiber is not linked to the connection: its
  * exit hook reports an end without a final piece (a crash, a kill), and the connection, if it
  * dies first, tells the fiber from its terminate (CLOSED), so neither waits for the other.
  *
- * Memory of an idle keep-alive connection: this struct (uv_poll_t included) and the runtime's
- * actor; the read buffer is taken from the worker's pool when bytes arrive and given back as
- * soon as it holds none, and the parser's state lives in it. Output is written straight from
- * the fiber's messages (one sendmsg for head and body, or for a whole batch of pipelined
- * responses, which are corked until the worker's loop-turn hook flushes them).
+ * Memory of an idle keep-alive connection: this struct and the runtime's actor; the read
+ * buffer is taken from the worker's pool when bytes arrive and given back as soon as it holds
+ * none, and the parser's state lives in it. Output is written straight from the fiber's
+ * messages (one writev for head and body, or for a whole batch of pipelined responses, which
+ * are corked until the worker's loop-turn hook flushes them).
  */
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include "http_int.h"
+#include "actor/report.h"
+#include "req_int.h"
 
 #define HTTP__OUT_HWM (64 * 1024)  /* no new request while more output waits */
 #define HTTP__CORK_MAX (16 * 1024) /* corked bytes before flushing anyway */
 #define HTTP__RBUF_HARD_MAX (1u << 20)
 #define HTTP__KILL_GRACE_MS 1000
+/* Loop turns a cork is kept without progress. Under load a scheduler interleaves the requests
+ * of all its connections (a connection moves one request on every few loop turns), so a batch
+ * of 16 pipelined requests takes tens of turns: flushing whatever is corked at every turn
+ * would cut it into one write per response (measured: one sendmsg per request with 64
+ * pipelining connections, one per batch with this rule). */
+#define HTTP__CORK_TURNS 8
+
+#define SOCK(c, f) (((c)->s.flags & HTTP__S_##f) != 0)
 
 static const char close_hdr[] = "Connection: close\r\n";
 static const char keep_hdr[] = "Connection: keep-alive\r\n";
@@ -55,60 +65,35 @@ static inline const http_limits_t *lim_of(http__conn_t *c)
 
 static int conn_step(http__conn_t *c);
 
-/* Sends the actor a KICK: only an actor turn can end the actor. */
-static void kick_actor(http__conn_t *c)
-{
-    if (c->flags & (HTTP__C_KICKED | HTTP__C_TERMINATED))
-        return;
-    c->flags |= HTTP__C_KICKED;
-    act_send(c->pid, act_msg_alloc(sizeof(act_msg_t), HTTP__M_KICK));
-}
+/* Flags copied from the request in flight, and the state of its response. */
+enum {
+    REQUEST_FLAGS = HTTP__C_R_HTTP10 | HTTP__C_R_KEEPALIVE | HTTP__C_R_EXPECT | HTTP__C_R_HEAD,
+    PER_REQUEST_FLAGS = HTTP__C_HEAD_SENT | HTTP__C_RESP_DONE | HTTP__C_FIBER_EXITED |
+                        HTTP__C_CONTINUE_SENT | HTTP__C_BODY_ERR | HTTP__C_ACCEPTED_NEW |
+                        REQUEST_FLAGS,
+};
 
-/* Runs the state machine from a libuv callback (between turns, on the connection's
- * scheduler): a request that arrives is dispatched right there, without a message to the
- * actor and a turn. Inside a turn or a step, nothing: the running step looks again. */
-void http__conn_kick(http__conn_t *c)
+/* Runs the state machine after an event outside the actor's turn (the worker's callbacks, its
+ * turn): a request that arrives is dispatched right there. Only a turn can end the actor: if
+ * the machine says stop, the actor gets a KICK. */
+static void drive(http__conn_t *c)
 {
-    if (c->flags & (HTTP__C_IN_TURN | HTTP__C_IN_STEP | HTTP__C_TERMINATED))
+    if (c->flags & HTTP__C_TERMINATED)
         return;
-    if (conn_step(c))
-        kick_actor(c);
-}
-
-void http__conn_reply(http__conn_t *c, http_req_t *req, uint32_t type, int status)
-{
-    if (c->fiber == ACT_PID_NONE || (c->flags & HTTP__C_FIBER_EXITED))
-        return;
-    http__reply_t *r = act_msg_new(http__reply_t, type);
-    r->req = req;
-    r->status = status;
-    act_send(c->fiber, &r->hdr);
+    if (conn_step(c) && !(c->flags & HTTP__C_KICKED)) {
+        c->flags |= HTTP__C_KICKED;
+        act_send(c->pid, act_msg_alloc(sizeof(act_msg_t), HTTP__M_KICK));
+    }
 }
 
 /* ---- read buffer --------------------------------------------------------------------------- */
 
-static http__rbuf_t *rbuf_get(http__conn_t *c)
-{
-    http__rbuf_t *rb = http__pool_get(&c->w->rbufs);
-    if (!rb)
-        return NULL;
-    rb->cap = HTTP__RBUF_SIZE - (uint32_t)sizeof *rb;
-    rb->start = rb->parsed = rb->end = 0;
-    rb->pooled = true;
-    rb->parsing = false;
-    return rb;
-}
-
 static void rbuf_release(http__conn_t *c)
 {
-    http__rbuf_t *rb = c->rbuf;
-    if (!rb)
-        return;
-    c->rbuf = NULL;
-    if (rb->pooled)
-        http__pool_put(&c->w->rbufs, rb);
-    else
-        act_free(rb);
+    if (c->rbuf) {
+        http__rbuf_put(c->w, c->rbuf);
+        c->rbuf = NULL;
+    }
 }
 
 /* Gives the buffer back when it holds nothing: idle connections hold no buffer. */
@@ -126,39 +111,31 @@ static uint32_t rbuf_max(http__conn_t *c)
     return bound > HTTP__RBUF_HARD_MAX ? HTTP__RBUF_HARD_MAX : (uint32_t)bound;
 }
 
+/* A buffer grows only for what must be whole in it and fills it from its start: a head the
+ * parser has seen all of and still wants more of, or a chunked body's trailer section. Never to
+ * read ahead into a body or the requests after it. */
 static bool can_grow(http__conn_t *c)
 {
     http__rbuf_t *rb = c->rbuf;
-    return c->phase == HTTP__PH_HEAD && rb->cap + sizeof *rb < rbuf_max(c);
+    bool needs;
+    if (c->phase == HTTP__PH_HEAD)
+        needs = rb->parsing && rb->parsed == rb->end;
+    else
+        needs = (c->phase == HTTP__PH_RUN || c->phase == HTTP__PH_SKIP) && rb->start == 0 &&
+                http__body_in_trailers(&c->body);
+    return needs && rb->cap + sizeof *rb < rbuf_max(c);
 }
 
+/* Doubles the buffer, within rbuf_max. */
 static bool grow(http__conn_t *c)
 {
-    http__rbuf_t *rb = c->rbuf;
-    size_t total = 2 * ((size_t)rb->cap + sizeof *rb);
+    size_t total = 2 * ((size_t)c->rbuf->cap + sizeof(http__rbuf_t));
     if (total > rbuf_max(c))
         total = rbuf_max(c);
-    http__rbuf_t *nb = act_malloc(total);
-    if (!nb)
-        return false;
-    memcpy(nb, rb, sizeof *rb + rb->end);
-    nb->cap = (uint32_t)(total - sizeof *nb);
-    nb->pooled = false;
-    c->rbuf = nb;
-    if (rb->pooled)
-        http__pool_put(&c->w->rbufs, rb);
-    else
-        act_free(rb);
-    return true;
-}
-
-static void compact(http__rbuf_t *rb)
-{
-    uint32_t n = rb->end - rb->start;
-    memmove(rb->data, rb->data + rb->start, n);
-    rb->parsed -= rb->start;
-    rb->end = n;
-    rb->start = 0;
+    http__rbuf_t *nb = http__rbuf_grow(c->w, c->rbuf, total);
+    if (nb)
+        c->rbuf = nb;
+    return nb != NULL;
 }
 
 static bool rbuf_full(http__conn_t *c)
@@ -167,89 +144,89 @@ static bool rbuf_full(http__conn_t *c)
     return rb && rb->end == rb->cap && rb->start == 0 && !can_grow(c);
 }
 
-/* ---- the socket's registration ------------------------------------------------------------ */
+/* ---- reading and writing ------------------------------------------------------------------ */
 
-/* Edge-triggered: an event comes when new bytes arrive (or the socket becomes writable), not
- * while some are waiting, so the connection itself remembers that unread bytes may be left
- * (HTTP__C_RD_READY) when it stops reading with a full buffer. */
-#define EP_BASE (EPOLLIN | EPOLLRDHUP | EPOLLET)
-
-static int ep_ctl(http__conn_t *c, int op, uint32_t events)
+/* Reads while the socket may hold bytes and the buffer has room. Returns true if it got bytes
+ * or learnt of the socket's end or failure: the caller cannot tell from the buffer's offsets,
+ * which a compaction may bring back to the same values. */
+static bool conn_read(http__conn_t *c)
 {
-    struct epoll_event e = {.events = events, .data.ptr = c};
-    return c->w->efd >= 0 ? epoll_ctl(c->w->efd, op, c->fd, &e) : -1;
-}
-
-void http__conn_want_write(http__conn_t *c, bool on)
-{
-    if (!on == !(c->flags & HTTP__C_EP_OUT) || (c->flags & HTTP__C_SOCK_CLOSED))
-        return;
-    c->flags ^= HTTP__C_EP_OUT;
-    ep_ctl(c, EPOLL_CTL_MOD, EP_BASE | (on ? EPOLLOUT : 0u));
-}
-
-/* Reads while the socket may hold bytes and the buffer has room. A short read means the
- * socket is drained (the next byte brings a new edge), as nginx assumes: no read is spent on
- * EAGAIN per request. */
-static void conn_read(http__conn_t *c)
-{
-    while ((c->flags & HTTP__C_RD_READY) &&
-           !(c->flags & (HTTP__C_SOCK_CLOSED | HTTP__C_PEER_EOF | HTTP__C_IOERR))) {
-        if (!c->rbuf && !(c->rbuf = rbuf_get(c))) {
-            c->flags |= HTTP__C_IOERR; /* out of memory: give this connection up */
-            return;
+    bool got = false;
+    while (http__sock_readable(&c->s)) {
+        if (!c->rbuf && !(c->rbuf = http__rbuf_get(c->w))) {
+            c->s.flags |= HTTP__S_ERR; /* out of memory: give this connection up */
+            return true;
         }
         http__rbuf_t *rb = c->rbuf;
         if (c->flags & HTTP__C_LINGER)
             rb->start = rb->parsed = rb->end = 0; /* discard */
         if (rb->end == rb->cap) {
             if (rb->start > 0)
-                compact(rb);
+                http__rbuf_compact(rb);
             else if (!can_grow(c) || !grow(c))
-                return; /* full: read again once the state machine consumed some */
+                break; /* full: read again once the state machine consumed some */
             rb = c->rbuf;
         }
-        size_t space = rb->cap - rb->end;
-        ssize_t n = http__sys_read(c->fd, rb->data + rb->end, space);
-        if (n > 0) {
+        size_t n = http__sock_read(&c->s, rb->data + rb->end, rb->cap - rb->end);
+        if (n) {
             rb->end += (uint32_t)n;
             if (c->flags & HTTP__C_LINGER)
-                rb->start = rb->end;
-            if ((size_t)n < space && !(c->flags & HTTP__C_RDHUP))
-                c->flags &= ~HTTP__C_RD_READY; /* drained (after a half-close: on to the 0) */
-        } else if (n == 0) {
-            c->flags = (c->flags | HTTP__C_PEER_EOF) & ~HTTP__C_RD_READY;
-        } else if (errno == EAGAIN) {
-            c->flags &= ~HTTP__C_RD_READY;
-        } else if (errno != EINTR) {
-            c->flags = (c->flags | HTTP__C_IOERR) & ~HTTP__C_RD_READY;
+                http__rbuf_discard(rb);
         }
+        got |= n > 0 || (c->s.flags & (HTTP__S_EOF | HTTP__S_ERR));
     }
+    HTTP__RBUF_CHECK(c->rbuf);
     rbuf_trim(c);
+    return got;
+}
+
+static void uncork(http__conn_t *c);
+static void conn_close(http__conn_t *c, int why);
+
+/* Writes what is queued; the socket full, waits for it to be writable (the write timeout runs
+ * meanwhile); failed, closes. */
+static void conn_flush(http__conn_t *c)
+{
+    uncork(c);
+    if (SOCK(c, CLOSED))
+        return;
+    int r = http__out_write(c);
+    if (r < 0) {
+        conn_close(c, r);
+        return;
+    }
+    bool blocked = r == HTTP__OUT_BLOCKED;
+    if (blocked != ((c->flags & HTTP__C_BLOCKED) != 0)) {
+        c->flags ^= HTTP__C_BLOCKED;
+        http__sock_want_write(&c->s, c->w->efd, blocked);
+    }
+}
+
+/* Writes now, unless the socket is known to be full. */
+static void flush_unless_blocked(http__conn_t *c)
+{
+    if (!(c->flags & HTTP__C_BLOCKED))
+        conn_flush(c);
 }
 
 /* An event of the worker's epoll set (listen.c), between actor turns. */
-void http__conn_io(http__conn_t *c, uint32_t events)
+void http__conn_io(http__sock_t *s, uint32_t events)
 {
-    if (c->flags & HTTP__C_SOCK_CLOSED)
+    http__conn_t *c = ACT_CONTAINER_OF(s, http__conn_t, s);
+    if (SOCK(c, CLOSED))
         return; /* closed earlier in the same batch of events */
-    if (events & EPOLLERR)
-        c->flags |= HTTP__C_IOERR;
-    if ((events & EPOLLOUT) && (c->flags & HTTP__C_BLOCKED))
-        http__out_flush(c);
-    if (events & (EPOLLRDHUP | EPOLLHUP))
-        c->flags |= HTTP__C_RDHUP; /* that edge comes once: the EOF must be read now */
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
-        c->flags |= HTTP__C_RD_READY;
+    http__sock_event(&c->s, events);
+    if (SOCK(c, WRITABLE) && (c->flags & HTTP__C_BLOCKED))
+        conn_flush(c);
     conn_read(c);
-    http__conn_kick(c);
+    drive(c);
 }
 
 /* The timer this state calls for. */
-void http__conn_rearm(http__conn_t *c)
+static void rearm(http__conn_t *c)
 {
     int kind = HTTP__T_NONE;
-    if (c->flags & HTTP__C_SOCK_CLOSED)
+    if (SOCK(c, CLOSED))
         kind = HTTP__T_NONE;
     else if (c->flags & HTTP__C_BLOCKED)
         kind = HTTP__T_WRITE;
@@ -266,29 +243,84 @@ void http__conn_rearm(http__conn_t *c)
     http__timer_arm(c, kind);
 }
 
+/* ---- corked output ------------------------------------------------------------------------- */
+
+/* Holds c's output for the worker's loop-turn hook: the final piece of a response while more
+ * requests are buffered, so their responses go out with it in one write. */
+static void cork(http__conn_t *c)
+{
+    http__worker_t *w = c->w;
+    c->cork_gen = (uint16_t)w->hook_gen;
+    if (c->flags & HTTP__C_CORKED)
+        return;
+    if (w->closed) {
+        conn_flush(c); /* the worker is gone (system stop): no hook any more */
+        return;
+    }
+    if (w->ncorked == w->capcorked) {
+        uint32_t cap = w->capcorked ? w->capcorked * 2 : 64;
+        http__conn_t **a = act_realloc(w->corked, cap * sizeof *a);
+        if (!a) {
+            conn_flush(c); /* no room to hold it: write now */
+            return;
+        }
+        w->corked = a;
+        w->capcorked = cap;
+    }
+    c->flags |= HTTP__C_CORKED;
+    w->corked[w->ncorked++] = c;
+}
+
+static void uncork(http__conn_t *c)
+{
+    if (!(c->flags & HTTP__C_CORKED))
+        return;
+    c->flags &= ~HTTP__C_CORKED;
+    http__worker_t *w = c->w;
+    for (uint32_t i = 0; i < w->ncorked; i++) {
+        if (w->corked[i] == c) {
+            w->corked[i] = w->corked[--w->ncorked]; /* order does not matter */
+            break;
+        }
+    }
+}
+
+/* Once per loop turn. A corked connection that corked again during the last HTTP__CORK_TURNS
+ * turns is still working through its pipelined batch: it keeps its cork, so the batch goes out
+ * in one write. One that made no progress for that long (a slow handler in the middle of the
+ * batch) is flushed, and moved on (its response may have been the last it waited for). */
+bool http__conns_flush_corked(http__worker_t *w)
+{
+    uint16_t gen = (uint16_t)++w->hook_gen;
+    uint32_t i = 0;
+    while (i < w->ncorked) {
+        http__conn_t *c = w->corked[i];
+        if ((uint16_t)(gen - c->cork_gen) <= HTTP__CORK_TURNS) {
+            i++;
+            continue;
+        }
+        conn_flush(c); /* takes c out of the array (the last one moves to i) */
+        drive(c);
+    }
+    return w->ncorked > 0;
+}
+
 /* ---- closing ------------------------------------------------------------------------------- */
 
-/* Closes the socket now; a fiber still running is told why (its waits return `why`). */
-void http__conn_close(http__conn_t *c, int why)
+/* Closes the socket now; a fiber still running is told why (its waits return `why`). The
+ * block itself goes in terminate, in a turn, never during a batch of events. */
+static void conn_close(http__conn_t *c, int why)
 {
-    if (c->flags & HTTP__C_SOCK_CLOSED)
+    if (SOCK(c, CLOSED))
         return;
-    c->flags |= HTTP__C_SOCK_CLOSED;
-    http__out_uncork(c);
+    uncork(c);
     http__timer_arm(c, HTTP__T_NONE);
     http__out_drop(c);
     rbuf_release(c);
-    /* Closing the descriptor takes it out of the epoll set; an event of it already fetched in
-     * the batch being handled finds SOCK_CLOSED. The block itself goes in terminate, in a turn,
-     * never during a batch. */
-    close(c->fd);
-    c->fd = -1;
+    http__sock_close(&c->s);
     http__server_conn_gone(c->w->srv);
-    if (c->want) {
-        c->want = 0;
-    }
+    c->want = 0;
     http__conn_reply(c, c->req, HTTP__M_CLOSED, why ? why : -EPIPE);
-    http__conn_kick(c);
 }
 
 /* No more requests on this connection: output drains, then a lingering close. */
@@ -300,34 +332,34 @@ static void start_closing(http__conn_t *c)
 
 static void step_closing(http__conn_t *c)
 {
-    if (c->flags & HTTP__C_SOCK_CLOSED)
+    if (SOCK(c, CLOSED))
         return;
     if (c->fiber != ACT_PID_NONE && !(c->flags & HTTP__C_FIBER_EXITED))
         return;
     if (c->oq_head) {
         if (!(c->flags & (HTTP__C_BLOCKED | HTTP__C_CORKED)))
-            http__out_flush(c);
+            conn_flush(c);
         if (c->oq_head)
-            return; /* the drain kicks us */
+            return; /* the socket's writable event (or the hook) moves us on */
     }
-    if (c->flags & HTTP__C_PEER_EOF) {
-        http__conn_close(c, 0);
+    if (SOCK(c, EOF)) {
+        conn_close(c, 0);
         return;
     }
     /* Lingering only matters when the client may still be sending: input left unread, a body
      * not read to its end, an answer to bad input. A clean close after a whole request with
      * nothing more buffered closes at once, as nginx does (a close with unread input is what
      * resets a connection). */
-    if (!(c->flags & (HTTP__C_LINGER | HTTP__C_ERRCLOSE | HTTP__C_RD_READY)) &&
+    if (!(c->flags & (HTTP__C_LINGER | HTTP__C_ERRCLOSE)) && !SOCK(c, RD_READY) &&
         (!c->rbuf || c->rbuf->start == c->rbuf->end) && http__body_done(&c->body)) {
-        http__conn_close(c, 0);
+        conn_close(c, 0);
         return;
     }
     if (!(c->flags & HTTP__C_LINGER)) {
         c->flags |= HTTP__C_LINGER;
-        shutdown(c->fd, SHUT_WR);
+        http__sock_shutdown(&c->s);
         if (c->rbuf)
-            c->rbuf->start = c->rbuf->end;
+            http__rbuf_discard(c->rbuf);
         rbuf_trim(c);
     }
 }
@@ -344,7 +376,7 @@ static void error_response(http__conn_t *c, int status)
     o->ins_len = sizeof close_hdr - 1;
     c->flags |= HTTP__C_CLOSE_AFTER | HTTP__C_HEAD_SENT | HTTP__C_RESP_DONE | HTTP__C_ERRCLOSE;
     http__out_enqueue(c, o);
-    http__out_flush(c);
+    flush_unless_blocked(c);
     start_closing(c);
 }
 
@@ -353,9 +385,12 @@ static bool decide_close(http__conn_t *c, const http__out_t *o)
 {
     const http_limits_t *l = lim_of(c);
     if (!(c->flags & HTTP__C_R_KEEPALIVE) || (o->flags & HTTP__OUT_CLOSE) ||
-        (c->flags &
-         (HTTP__C_STOPPING | HTTP__C_PEER_EOF | HTTP__C_BODY_ERR | HTTP__C_CLOSE_AFTER)) ||
+        (c->flags & (HTTP__C_STOPPING | HTTP__C_BODY_ERR | HTTP__C_CLOSE_AFTER)) ||
         c->nreq >= l->max_keepalive)
+        return true;
+    /* After the client's FIN, the requests it sent before are still answered, in order: only
+     * the response after which nothing is buffered says it is the last. */
+    if (SOCK(c, EOF) && (!c->rbuf || c->rbuf->start == c->rbuf->end))
         return true;
     if (!http__body_done(&c->body)) {
         if ((c->flags & HTTP__C_R_EXPECT) && !(c->flags & HTTP__C_CONTINUE_SENT))
@@ -381,8 +416,14 @@ static void set_head_header(http__conn_t *c, http__out_t *o, bool close)
 /* Output from the fiber (the message is kept while queued). */
 static void on_out(http__conn_t *c, http__out_t *o)
 {
-    if ((c->flags & HTTP__C_SOCK_CLOSED) || o->req != c->req)
-        return; /* the fiber got (or gets) CLOSED; the runtime frees o */
+    if (o->req != c->req)
+        return; /* a request that is over (its fiber got CLOSED): the runtime frees o */
+    /* The fiber's last word, even on a closed socket: the fiber needs nothing more from us, and
+     * will not report its end (its exit hook reports only an end without a final piece). */
+    if (o->flags & HTTP__OUT_FINAL)
+        c->flags |= HTTP__C_RESP_DONE | HTTP__C_FIBER_EXITED;
+    if (SOCK(c, CLOSED))
+        return; /* nowhere to write: the runtime frees o */
     if (o->flags & HTTP__OUT_HEAD) {
         c->flags |= HTTP__C_HEAD_SENT;
         bool close = decide_close(c, o);
@@ -392,8 +433,6 @@ static void on_out(http__conn_t *c, http__out_t *o)
     }
     if (o->flags & HTTP__OUT_CLOSE)
         c->flags |= HTTP__C_CLOSE_AFTER;
-    if (o->flags & HTTP__OUT_FINAL) /* the fiber's last word: it needs nothing more from us */
-        c->flags |= HTTP__C_RESP_DONE | HTTP__C_FIBER_EXITED;
     act_msg_keep(&o->hdr);
     http__out_enqueue(c, o);
     /* Cork the final piece of a response when more requests are already buffered: their
@@ -401,11 +440,10 @@ static void on_out(http__conn_t *c, http__out_t *o)
     if ((o->flags & HTTP__OUT_FINAL) && !(c->flags & HTTP__C_CLOSE_AFTER) && c->rbuf &&
         c->rbuf->start < c->rbuf->end && c->oq_bytes < HTTP__CORK_MAX &&
         !(c->flags & HTTP__C_BLOCKED)) {
-        http__out_cork(c);
+        cork(c);
         return;
     }
-    if (!(c->flags & HTTP__C_BLOCKED))
-        http__out_flush(c);
+    flush_unless_blocked(c);
 }
 
 /* ---- requests ------------------------------------------------------------------------------ */
@@ -436,12 +474,6 @@ static void req_drop(http__conn_t *c)
     if (req)
         http__req_free(req);
 }
-
-enum {
-    PER_REQUEST_FLAGS = HTTP__C_HEAD_SENT | HTTP__C_RESP_DONE | HTTP__C_FIBER_EXITED |
-                        HTTP__C_CONTINUE_SENT | HTTP__C_BODY_ERR | HTTP__C_ACCEPTED_NEW |
-                        HTTP__C_R_HTTP10 | HTTP__C_R_KEEPALIVE | HTTP__C_R_EXPECT | HTTP__C_R_HEAD
-};
 
 /* A head is complete: build the request and start its fiber. */
 static void dispatch(http__conn_t *c, const http__head_t *head)
@@ -505,11 +537,8 @@ static bool step_head(http__conn_t *c)
     http__rbuf_t *rb = c->rbuf;
     if (!rb || rb->start == rb->end) {
         rbuf_trim(c);
-        if (c->flags & (HTTP__C_PEER_EOF | HTTP__C_STOPPING)) {
-            start_closing(c);
-            c->flags |= HTTP__C_PEER_EOF; /* nothing to linger for */
-            if (!c->oq_head)
-                http__conn_close(c, 0);
+        if (SOCK(c, EOF) || (c->flags & HTTP__C_STOPPING)) {
+            start_closing(c); /* nothing buffered: nothing to linger for */
             return true;
         }
         return false;
@@ -531,10 +560,10 @@ static bool step_head(http__conn_t *c)
     }
     if (!http__parser_began(&rb->parser))
         rb->start = rb->parsed; /* empty lines before a request line */
-    if (c->flags & HTTP__C_PEER_EOF) {
+    if (SOCK(c, EOF)) {
         /* EOF inside a head: nobody is left to answer. */
         start_closing(c);
-        http__conn_close(c, 0);
+        conn_close(c, 0);
         return true;
     }
     if (rb->end == rb->cap && rb->start == 0 && !can_grow(c)) {
@@ -543,6 +572,15 @@ static bool step_head(http__conn_t *c)
     }
     rbuf_trim(c);
     return false;
+}
+
+/* Whether the body decoder, having taken nothing of what is buffered (a size line or a trailer
+ * section not yet whole), can never go on: the client has finished sending, or the buffer is
+ * full and may not grow (an element larger than its limits let it be). */
+static bool stuck(http__conn_t *c, int r, const http__body_io_t *io)
+{
+    return r == HTTP__P_MORE && io->used == 0 && io->produced == 0 &&
+           (SOCK(c, EOF) || rbuf_full(c));
 }
 
 /* RUN phase with a pending body read: decode what is buffered into a reply. */
@@ -563,7 +601,7 @@ static void step_body(http__conn_t *c)
     }
     size_t avail = rb ? rb->end - rb->start : 0;
     if (avail == 0) {
-        if (c->flags & HTTP__C_PEER_EOF) {
+        if (SOCK(c, EOF)) {
             c->flags |= HTTP__C_BODY_ERR;
             c->want = 0;
             http__conn_reply(c, req, HTTP__M_BODY, HTTP_EBADBODY); /* the body was cut short */
@@ -574,12 +612,14 @@ static void step_body(http__conn_t *c)
     if (c->body.mode == HTTP__B_LENGTH && cap > c->want)
         cap = c->want;
     http__body_msg_t *m = (http__body_msg_t *)act_msg_alloc(sizeof *m + cap, HTTP__M_BODY);
-    size_t used, prod, toff, tlen;
-    size_t outcap = cap < c->want ? cap : c->want;
-    const char *in = rb->data + rb->start;
-    int r = http__body_decode(&c->body, l, in, avail, &used, m->data, outcap, &prod, &toff, &tlen);
+    http__body_io_t io = {.in = rb->data + rb->start,
+                          .inlen = avail,
+                          .out = m->data,
+                          .outcap = cap < c->want ? cap : c->want};
+    int r = http__body_decode(&c->body, l, &io);
+    size_t prod = io.produced, tlen = io.tr_len;
     int err = 0;
-    if (r >= 400)
+    if (r >= 400 || stuck(c, r, &io))
         err = HTTP_EBADBODY;
     else if (c->body.total > l->max_body_size)
         err = HTTP_ETOOLARGE;
@@ -587,15 +627,18 @@ static void step_body(http__conn_t *c)
         act_msg_free(&m->r.hdr);
         c->flags |= HTTP__C_BODY_ERR | HTTP__C_CLOSE_AFTER;
         c->want = 0;
-        if (rb)
-            rb->start = rb->end;
+        http__rbuf_discard(rb);
         http__conn_reply(c, req, HTTP__M_BODY, err);
         rbuf_trim(c);
         return;
     }
+    /* Data and trailer bytes are disjoint parts of the input taken, and a chunked body's
+     * message has room for all the input (cap == avail). */
+    if (ACT_UNLIKELY(prod + tlen > cap || io.used > avail))
+        act_fatal("body: %zu + %zu bytes from %zu of %zu", prod, tlen, io.used, avail);
     if (r == HTTP__P_END && tlen)
-        memcpy(m->data + prod, in + toff, tlen);
-    rb->start += (uint32_t)used;
+        memcpy(m->data + prod, io.in + io.tr_off, tlen);
+    http__rbuf_consume(rb, io.used);
     if (prod == 0 && r != HTTP__P_END) {
         act_msg_free(&m->r.hdr); /* a size line or CRLF, no data yet */
         rbuf_trim(c);
@@ -617,15 +660,16 @@ static bool step_skip(http__conn_t *c)
     http__rbuf_t *rb = c->rbuf;
     size_t avail = rb ? rb->end - rb->start : 0;
     if (avail) {
-        size_t used, prod, toff, tlen;
-        int r = http__body_decode(&c->body, lim_of(c), rb->data + rb->start, avail, &used, NULL, 0,
-                                  &prod, &toff, &tlen);
-        rb->start += (uint32_t)used;
-        if (r >= 400 || prod > c->want) {
+        http__body_io_t io = {.in = rb->data + rb->start, .inlen = avail};
+        int r = http__body_decode(&c->body, lim_of(c), &io);
+        if (r >= 400 || io.produced > c->want || stuck(c, r, &io)) {
+            /* Bad framing (its answer is out already) or too much to discard: the rest of the
+             * input is not ours to interpret; the lingering close drops it. */
             start_closing(c);
             return true;
         }
-        c->want -= (uint32_t)prod; /* in SKIP, `want` is what may still be discarded */
+        http__rbuf_consume(rb, io.used);
+        c->want -= (uint32_t)io.produced; /* in SKIP, `want` is what may still be discarded */
         if (r == HTTP__P_END) {
             c->want = 0;
             c->phase = HTTP__PH_HEAD;
@@ -633,7 +677,7 @@ static bool step_skip(http__conn_t *c)
         }
     }
     rbuf_trim(c);
-    if (c->flags & HTTP__C_PEER_EOF) {
+    if (SOCK(c, EOF)) {
         start_closing(c);
         return true;
     }
@@ -644,6 +688,9 @@ static bool step_skip(http__conn_t *c)
 static void finish_request(http__conn_t *c)
 {
     bool expect_held = (c->flags & HTTP__C_R_EXPECT) && !(c->flags & HTTP__C_CONTINUE_SENT);
+    /* What was copied from this request must not shape an answer to the next input (an error
+     * answer after a HEAD request keeps its body). */
+    c->flags &= ~REQUEST_FLAGS;
     c->req = NULL; /* freed by the fiber's exit hook */
     c->fiber = ACT_PID_NONE;
     c->want = 0;
@@ -667,12 +714,11 @@ static void finish_request(http__conn_t *c)
  * closed and no fiber needs an answer), else 0. */
 static int conn_step(http__conn_t *c)
 {
-    c->flags |= HTTP__C_IN_STEP;
     int rc = 0;
     for (;;) {
-        if ((c->flags & HTTP__C_IOERR) && !(c->flags & HTTP__C_SOCK_CLOSED))
-            http__conn_close(c, -ECONNRESET);
-        if (c->flags & HTTP__C_SOCK_CLOSED) {
+        if (SOCK(c, ERR) && !SOCK(c, CLOSED))
+            conn_close(c, -ECONNRESET);
+        if (SOCK(c, CLOSED)) {
             /* Stop, unless a fiber still runs: it reports its end (HTTP__M_DONE). */
             rc = c->fiber == ACT_PID_NONE || (c->flags & HTTP__C_FIBER_EXITED);
             break;
@@ -696,23 +742,18 @@ static int conn_step(http__conn_t *c)
             break;
         default:
             step_closing(c);
-            moved = (c->flags & HTTP__C_SOCK_CLOSED) != 0;
+            moved = SOCK(c, CLOSED);
             break;
         }
+        HTTP__RBUF_CHECK(c->rbuf);
         if (!moved) {
             /* Bytes left unread when the buffer was full: there is room again. */
-            if (!(c->flags & HTTP__C_RD_READY) || (c->flags & HTTP__C_SOCK_CLOSED) || rbuf_full(c))
-                break;
-            uint32_t before = c->rbuf ? c->rbuf->end : 0;
-            uint32_t flags = c->flags;
-            conn_read(c);
-            if ((c->rbuf ? c->rbuf->end : 0) == before && c->flags == flags)
+            if (!http__sock_readable(&c->s) || rbuf_full(c) || !conn_read(c))
                 break;
         }
     }
     if (!rc)
-        http__conn_rearm(c);
-    c->flags &= ~HTTP__C_IN_STEP;
+        rearm(c);
     return rc;
 }
 
@@ -720,7 +761,7 @@ static int conn_step(http__conn_t *c)
 
 static void on_read_req(http__conn_t *c, http__read_t *rd)
 {
-    if (rd->req != c->req || (c->flags & HTTP__C_SOCK_CLOSED))
+    if (rd->req != c->req || SOCK(c, CLOSED))
         return;
     if (c->flags & HTTP__C_BODY_ERR) {
         http__conn_reply(c, c->req, HTTP__M_BODY, HTTP_EBADBODY);
@@ -734,8 +775,7 @@ static void on_read_req(http__conn_t *c, http__read_t *rd)
         memcpy(o->data, cont, sizeof cont - 1);
         c->flags |= HTTP__C_CONTINUE_SENT;
         http__out_enqueue(c, o);
-        if (!(c->flags & HTTP__C_BLOCKED))
-            http__out_flush(c);
+        flush_unless_blocked(c);
     }
 }
 
@@ -747,11 +787,11 @@ static void on_fiber_done(http__conn_t *c, int reason)
     if (c->flags & HTTP__C_RESP_DONE)
         return;
     c->flags |= HTTP__C_RESP_DONE;
-    if ((c->flags & HTTP__C_SOCK_CLOSED) && reason == ACT_NORMAL)
+    if (SOCK(c, CLOSED) && reason == ACT_NORMAL)
         return; /* the client left; the handler saw its writes fail and returned */
     /* It died before finishing its response: a crash (or a kill; its exit hook said which). */
     atomic_fetch_add_explicit(&c->w->srv->crashes, 1, memory_order_relaxed);
-    if (c->flags & HTTP__C_SOCK_CLOSED)
+    if (SOCK(c, CLOSED))
         return;
     if (c->flags & HTTP__C_HEAD_SENT) {
         c->flags |= HTTP__C_CLOSE_AFTER; /* a cut response: only a close can say so */
@@ -764,13 +804,12 @@ static void on_fiber_done(http__conn_t *c, int reason)
     set_head_header(c, o, close);
     c->flags |= HTTP__C_HEAD_SENT;
     http__out_enqueue(c, o);
-    if (!(c->flags & HTTP__C_BLOCKED))
-        http__out_flush(c);
+    flush_unless_blocked(c);
 }
 
 static void on_timeout(http__conn_t *c, const http__tick_t *t)
 {
-    if (t->gen != c->tgen || (c->flags & HTTP__C_SOCK_CLOSED))
+    if (t->gen != c->tgen || SOCK(c, CLOSED))
         return;
     c->tkind = HTTP__T_NONE;
     switch ((int)t->hdr.ref) {
@@ -778,7 +817,7 @@ static void on_timeout(http__conn_t *c, const http__tick_t *t)
         if (c->phase == HTTP__PH_HEAD && c->rbuf && c->rbuf->start < c->rbuf->end)
             error_response(c, 408);
         else
-            http__conn_close(c, 0);
+            conn_close(c, 0);
         break;
     case HTTP__T_BODY:
         if (c->phase == HTTP__PH_RUN && c->want) {
@@ -786,14 +825,14 @@ static void on_timeout(http__conn_t *c, const http__tick_t *t)
             c->want = 0;
             http__conn_reply(c, c->req, HTTP__M_BODY, -ETIMEDOUT);
         } else {
-            http__conn_close(c, -ETIMEDOUT);
+            conn_close(c, -ETIMEDOUT);
         }
         break;
     case HTTP__T_WRITE:
-        http__conn_close(c, -ETIMEDOUT);
+        conn_close(c, -ETIMEDOUT);
         break;
     default: /* IDLE, LINGER */
-        http__conn_close(c, 0);
+        conn_close(c, 0);
         break;
     }
 }
@@ -807,9 +846,9 @@ static void on_stop(http__conn_t *c)
         c->flags |= HTTP__C_CLOSE_AFTER;
     /* An idle connection may have a request in its socket that the loop has not reported
      * yet: read once more before deciding it is idle. */
-    if (c->phase == HTTP__PH_HEAD && !(c->flags & HTTP__C_SOCK_CLOSED) &&
+    if (c->phase == HTTP__PH_HEAD && !SOCK(c, CLOSED) &&
         (!c->rbuf || c->rbuf->start == c->rbuf->end)) {
-        c->flags |= HTTP__C_RD_READY;
+        c->s.flags |= HTTP__S_RD_READY;
         conn_read(c);
     }
 }
@@ -817,7 +856,7 @@ static void on_stop(http__conn_t *c)
 static void on_force(http__conn_t *c)
 {
     c->flags |= HTTP__C_FORCED | HTTP__C_STOPPING;
-    http__conn_close(c, -ECONNABORTED);
+    conn_close(c, -ECONNABORTED);
     if (c->fiber != ACT_PID_NONE && !(c->flags & HTTP__C_FIBER_EXITED))
         act_send_after(c->pid, HTTP__KILL_GRACE_MS,
                        act_msg_alloc(sizeof(act_msg_t), HTTP__M_KILL_FIBER), NULL);
@@ -826,7 +865,6 @@ static void on_force(http__conn_t *c)
 static int conn_handle(void *state, act_msg_t *m)
 {
     http__conn_t *c = state;
-    c->flags |= HTTP__C_IN_TURN;
     switch (m->type) {
     case HTTP__M_KICK:
         c->flags &= ~HTTP__C_KICKED;
@@ -863,19 +901,15 @@ static int conn_handle(void *state, act_msg_t *m)
              * once the fiber, told by CLOSED, has gone. */
             c->flags |= HTTP__C_FORCED;
             c->flags |= HTTP__C_SHUTDOWN;
-            http__conn_close(c, -ECONNABORTED);
+            conn_close(c, -ECONNABORTED);
         }
         break;
     }
     default:
         break;
     }
-    int rc = conn_step(c) ? act_stop(c->flags & HTTP__C_SHUTDOWN ? ACT_SHUTDOWN : ACT_NORMAL) : 0;
-    c->flags &= ~HTTP__C_IN_TURN;
-    return rc;
+    return conn_step(c) ? act_stop(c->flags & HTTP__C_SHUTDOWN ? ACT_SHUTDOWN : ACT_NORMAL) : 0;
 }
-
-/* ---- I/O callback -------------------------------------------------------------------------- */
 
 /* ---- life ---------------------------------------------------------------------------------- */
 
@@ -889,11 +923,11 @@ static int conn_init(void *state, void *arg)
     atomic_fetch_sub_explicit(&w->incoming, 1, memory_order_release);
     /* A failure before INIT_OK leaves the block and the socket to the supervisor's failure
      * reply (http__conn_start_failed), as sup.h wants of a start's `extra`. */
-    if (ep_ctl(c, EPOLL_CTL_ADD, EP_BASE) != 0)
-        return -errno;
+    int rc = http__sock_open(&c->s, c->s.fd, w->efd);
+    if (rc != 0)
+        return rc;
     act_send(c->pid, act_msg_alloc(sizeof(act_msg_t), HTTP__M_STARTED)); /* to the starter */
     c->pid = act_self();
-    /* Registering reports bytes that came before it: the first event may be on its way. */
     c->flags |= HTTP__C_INIT_OK | HTTP__C_ACCEPTED_NEW;
     c->lnext = w->conns;
     if (w->conns)
@@ -901,7 +935,7 @@ static int conn_init(void *state, void *arg)
     w->conns = c;
     w->nconns++;
     c->phase = HTTP__PH_HEAD;
-    http__conn_rearm(c);
+    rearm(c);
     /* Started after its worker was told to stop (WSTOP went to the connections it had): stop
      * as they do, reading once for a request that may be waiting, rather than waiting for the
      * header timeout with nothing to wake us. */
@@ -925,9 +959,9 @@ static void conn_terminate(void *state, int reason)
     if (c->lnext)
         c->lnext->lprev = c->lprev;
     w->nconns--;
-    /* A fiber still running keeps its request (and frees it when it exits: through the link,
-     * a kill of ours is its kill too). */
-    http__conn_close(c, -ECONNABORTED);
+    /* A fiber still running keeps its request and frees it when it exits; the close tells it
+     * the connection is gone (CLOSED), so its waits end. */
+    conn_close(c, -ECONNABORTED);
     if (w->stopping && w->nconns == 0)
         act_send(HTTP__PID(w->pid), act_msg_alloc(sizeof(act_msg_t), HTTP__M_DRAINED));
     http_server_t *srv = w->srv;
@@ -965,7 +999,7 @@ int http__conn_start(http__worker_t *from, http__worker_t *target, int fd,
     if (!c)
         return ACT_ENOMEM;
     c->w = target;
-    c->fd = fd;
+    c->s.fd = fd;
     c->fiber = ACT_PID_NONE;
     peer_copy(&c->peer, peer, peer_len);
     http__server_ref(srv);
@@ -1028,16 +1062,67 @@ void http__conn_start_failed(http__worker_t *w, void *extra, int status)
     http_server_t *srv = w->srv;
     static _Atomic bool said;
     if (!atomic_exchange_explicit(&said, true, memory_order_relaxed))
-        fprintf(stderr, "http: port %u: a connection could not start: %s\n", srv->port,
-                act_strerror(status));
+        act_report_library("http", status, "port %u: a connection could not start", srv->port);
     if (!(c->flags & HTTP__C_INIT_RAN))
         atomic_fetch_sub_explicit(&c->w->incoming, 1, memory_order_relaxed);
-    close(c->fd);
+    close(c->s.fd);
     /* Its worker may be waiting for it to stop (done() in listen.c). */
     act_send(HTTP__PID(c->w->pid), act_msg_alloc(sizeof(act_msg_t), HTTP__M_DRAINED));
     act_free(c);
     http__server_conn_gone(srv);
     http__server_unref(srv);
+}
+
+/* ---- making room at a limit --------------------------------------------------------------- */
+
+/* Idle: waiting for a request with nothing buffered, nothing to write, no fiber. Closing it
+ * loses nothing (a client must expect a keep-alive connection to close between requests). */
+static bool drainable(const http__conn_t *c)
+{
+    return c->phase == HTTP__PH_HEAD && c->fiber == ACT_PID_NONE && !c->oq_head &&
+           (!c->rbuf || c->rbuf->start == c->rbuf->end) && !SOCK(c, CLOSED) &&
+           !(c->flags & HTTP__C_CORKED);
+}
+
+/* When c became idle: its deadline less its list's duration (wrap-safe 32-bit ms). */
+static uint32_t idle_since(const http__conn_t *c)
+{
+    return c->deadline - (uint32_t)c->w->tl[c->tkind].ms;
+}
+
+/* The next drainable connection from c on along its timeout list (new connections share the
+ * header timeout's list with ones halfway through a head: a bounded walk skips those). */
+static http__conn_t *next_drainable(http__conn_t *c)
+{
+    for (int skip = 0; c && skip < 64; c = c->tnext, skip++)
+        if (drainable(c))
+            return c;
+    return NULL;
+}
+
+/* As nginx's ngx_drain_connections: at the limit, the idle connections go first, the longest
+ * idle first, so that new clients are served rather than left in the backlog. Both lists are
+ * in arming order, so their heads are the oldest; the older of the two goes each time. The
+ * close runs here, in the worker's turn on the connections' thread, as an I/O callback would:
+ * the descriptor is free at once for the accept that needs it. */
+unsigned http__conns_drain(http__worker_t *w)
+{
+    uint32_t waiting = w->tl[HTTP__T_IDLE].n + w->tl[HTTP__T_HEAD].n;
+    uint32_t max = waiting / 8 > 32 ? 32 : (waiting / 8 ? waiting / 8 : 1);
+    unsigned n = 0;
+    while (n < max) {
+        http__conn_t *idle = next_drainable(w->tl[HTTP__T_IDLE].head);
+        http__conn_t *fresh = next_drainable(w->tl[HTTP__T_HEAD].head);
+        http__conn_t *c = idle;
+        if (!c || (fresh && (int32_t)(idle_since(fresh) - idle_since(idle)) < 0))
+            c = fresh;
+        if (!c)
+            break;
+        conn_close(c, 0); /* unlinks it from its list */
+        drive(c);
+        n++;
+    }
+    return n;
 }
 
 /* The worker asks its connections to stop (graceful) or to close now (forced). */

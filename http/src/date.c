@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "http_int.h"
+#include "conn_int.h"
 
 static void put2(char *p, int v)
 {

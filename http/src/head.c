@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "http_int.h"
+#include "req_int.h"
 
 static inline char lower(char c)
 {
@@ -189,8 +189,8 @@ int http__req_fill(http_req_t *req, char *h, const http__head_t *hd, const http_
     req->target = h + hd->url_off;
     char *line_end = memchr(h + hd->url_off + hd->url_len + 1, '\n',
                             (size_t)(end - (h + hd->url_off + hd->url_len + 1)) + 2);
-    if (!line_end)
-        return 400;
+    if (!line_end || line_end[-1] != '\r')
+        return 400; /* llhttp's strict mode takes a bare LF here: we do not */
     char *fields = line_end + 1;
 
     /* Count lines for the array, then split. */

@@ -6,11 +6,17 @@
  * because starting a connection needs an actor context (the connection is linked to whoever
  * starts it). The callback only sends the worker one ACCEPT at a time.
  *
- * Accepting pauses (the poll stops, clients wait in the kernel's backlog) at max_connections
- * and resumes when a connection closes below it (http__server_conn_gone sends RESUME), and
- * pauses for 100 ms when the process runs out of descriptors (EMFILE), as nginx does. A
- * reservation (a CAS on the server's count) precedes each accept4, so the count never passes
- * the limit even with several workers accepting at once.
+ * At a limit (max_connections, or the process out of descriptors: EMFILE), idle connections
+ * make room first, the longest idle first (http__conns_drain; as nginx's
+ * ngx_drain_connections): a flood of idle connections then costs their owners the connection,
+ * never a new client its service. With none idle here, the other workers are asked to drain
+ * theirs (DRAIN), and accepting pauses (the poll stops, clients wait in the kernel's backlog):
+ * at max_connections until a connection closes below it (http__server_conn_gone sends RESUME),
+ * at EMFILE for 100 ms, as nginx does. At EMFILE with nothing idle anywhere (none here at two
+ * tries in a row), what the backlog holds is refused with a 503 through a descriptor kept in
+ * reserve (`spare`), rather than leaving those clients waiting.
+ * A reservation (a CAS on the server's count) precedes each accept4, so the count never
+ * passes the limit even with several workers accepting at once.
  *
  * Stop, in two steps driven by the listener, so no connection is started for a worker that
  * has already decided it is done: WCLOSE takes what the backlog holds and closes the socket
@@ -20,13 +26,16 @@
  * they use its timers and pools.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "http_int.h"
+#include "actor/report.h"
+#include "conn_int.h"
 
 #define ACCEPT_BATCH 64
 #define EMFILE_RETRY_MS 100
@@ -132,6 +141,29 @@ static void on_conn_events(uv_poll_t *h, int status, int events)
     } while (n == 256);
 }
 
+static void on_spin(uv_idle_t *h)
+{
+    (void)h; /* only there to keep the loop from blocking while output is corked */
+}
+
+/* Once per loop turn: the connections' corked output (conn.c decides what to flush). While any
+ * cork is kept the idle handle stops the loop from blocking, so the next turns come (an idle
+ * scheduler spins through them in microseconds). */
+static void on_flush_hook(uv_prepare_t *h)
+{
+    http__worker_t *w = h->data;
+    if (w->ncorked == 0 && !w->spinning)
+        return;
+    bool kept = http__conns_flush_corked(w);
+    if (kept == w->spinning)
+        return;
+    if (kept)
+        uv_idle_start(&w->spin, on_spin);
+    else
+        uv_idle_stop(&w->spin);
+    w->spinning = kept;
+}
+
 static void on_listen_poll(uv_poll_t *h, int status, int events)
 {
     (void)status;
@@ -163,8 +195,50 @@ static void pause_note(http__worker_t *w, const char *why)
 {
     uint32_t n = atomic_fetch_add_explicit(&w->srv->pauses, 1, memory_order_relaxed);
     if (n == 0)
-        fprintf(stderr, "http: port %u: accepting paused (%s); resumes below the limit\n",
-                w->srv->port, why);
+        act_report_library("http", 0, "port %u: accepting paused (%s); resumes below the limit",
+                           w->srv->port, why);
+}
+
+/* Whether a client waits in the backlog (at a limit, before closing anything for it: neither
+ * the reservation nor an accept4 failing with EMFILE says so). */
+static bool backlog_pending(http__worker_t *w)
+{
+    struct pollfd p = {.fd = w->lfd, .events = POLLIN};
+    return poll(&p, 1, 0) > 0;
+}
+
+/* Asks the other workers to close idle connections of theirs (their closes send RESUME). */
+static void drain_others(http__worker_t *w)
+{
+    http_server_t *srv = w->srv;
+    for (unsigned i = 0; i < srv->nworkers; i++) {
+        act_pid_t pid = HTTP__PID(srv->workers[i].pid);
+        if (&srv->workers[i] != w && pid)
+            act_send(pid, act_msg_alloc(sizeof(act_msg_t), HTTP__M_DRAIN));
+    }
+}
+
+/* Out of descriptors with nothing idle to close: accepts what the backlog holds through the
+ * reserved descriptor and refuses it, one at a time, so those clients hear at once. */
+static void refuse_backlog(http__worker_t *w)
+{
+    static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                               "Connection: close\r\nRetry-After: 1\r\n\r\n";
+    if (w->spare >= 0) {
+        close(w->spare);
+        w->spare = -1;
+    }
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        int fd = accept4(w->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            break;
+        ssize_t sent = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        (void)sent; /* best effort: the close says it too */
+        close(fd);
+        atomic_fetch_add_explicit(&w->srv->rejected, 1, memory_order_relaxed);
+    }
+    /* Another thread may have taken the freed slot meanwhile: then the next retry tries again. */
+    w->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 static void do_accept(http__worker_t *w)
@@ -175,6 +249,11 @@ static void do_accept(http__worker_t *w)
         return;
     for (int i = 0; i < ACCEPT_BATCH; i++) {
         if (!http__server_conn_reserve(srv)) {
+            if (!backlog_pending(w))
+                return; /* nobody waits: the next client's poll event comes back here */
+            if (http__conns_drain(w) > 0)
+                continue; /* their slots are free again */
+            drain_others(w);
             accept_stop(w);
             w->paused_full = true;
             /* A connection may have closed between the reservation and the flag: look
@@ -196,7 +275,20 @@ static void do_accept(http__worker_t *w)
             http__server_conn_gone(srv);
             if (err == EINTR || err == ECONNABORTED || err == EPROTO)
                 continue;
-            if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+            bool nofd = err == EMFILE || err == ENFILE;
+            if (nofd && !backlog_pending(w))
+                return;
+            if (nofd && http__conns_drain(w) > 0)
+                continue; /* their descriptors are free again */
+            if (nofd || err == ENOBUFS || err == ENOMEM) {
+                /* Nothing idle here: the other workers may have some. If they had nothing
+                 * either at the last retry (or there are none), refuse the waiting clients. */
+                if (nofd && (w->starved || w->srv->nworkers == 1))
+                    refuse_backlog(w);
+                if (nofd) {
+                    w->starved = true;
+                    drain_others(w);
+                }
                 accept_stop(w);
                 w->paused_fds = true;
                 pause_note(w, "out of file descriptors");
@@ -205,6 +297,7 @@ static void do_accept(http__worker_t *w)
             }
             return; /* EAGAIN: the backlog is empty */
         }
+        w->starved = false;
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         atomic_fetch_add_explicit(&srv->accepted, 1, memory_order_relaxed);
@@ -241,6 +334,7 @@ static int worker_init(void *state, void *arg)
     http__worker_t *w = state;
     http_server_t *srv = w->srv;
     atomic_store_explicit(&w->pid, act_self(), memory_order_relaxed);
+    w->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
     http__pool_init(&w->rbufs, HTTP__RBUF_SIZE, 256);
     http__pool_init(&w->arenas, HTTP__ARENA_BLOCK, 1024);
     http__server_ref(srv); /* released when the last handle has closed */
@@ -251,6 +345,7 @@ static int worker_init(void *state, void *arg)
     uv_prepare_init(act_loop(), &w->flush);
     w->flush.data = w;
     w->handles++;
+    uv_prepare_start(&w->flush, on_flush_hook);
     uv_idle_init(act_loop(), &w->spin);
     w->spin.data = w;
     w->handles++;
@@ -296,7 +391,12 @@ static int worker_handle(void *state, act_msg_t *m)
         break;
     case HTTP__M_RETRY:
         w->paused_fds = false;
+        if (w->spare < 0)
+            w->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
         accept_start(w);
+        break;
+    case HTTP__M_DRAIN:
+        http__conns_drain(w);
         break;
     case HTTP__M_WCLOSE:
         if (w->lfd >= 0) {
@@ -338,6 +438,9 @@ static void worker_terminate(void *state, int reason)
 {
     (void)reason;
     http__worker_t *w = state;
+    if (w->spare >= 0)
+        close(w->spare);
+    w->spare = -1;
     if (w->handles == 0) {
         http__server_unref(w->srv); /* init failed before any handle */
         return;

@@ -19,7 +19,7 @@
 
 #include <llhttp.h>
 
-#include "http_int.h"
+#include "parser_int.h"
 
 typedef struct pstate {
     llhttp_t ll; /* first: callbacks get &ll */
@@ -212,6 +212,11 @@ int http__parse_head(http__parser_t *p, const char *buf, uint32_t start, uint32_
     if (e == HPE_PAUSED) {
         const char *pos = llhttp_get_error_pos(&s->ll);
         *parsed = (uint32_t)(pos - buf);
+        /* Strict mode still takes a bare LF ending the request line right before the final
+         * CRLF, or ending the final empty line: refuse it as every other bare LF is (a head
+         * always ends in CRLF CRLF, which head.c relies on). */
+        if (*parsed - start < 4 || memcmp(pos - 4, "\r\n\r\n", 4) != 0)
+            return 400;
         uint8_t major = s->ll.http_major, minor = s->ll.http_minor;
         if (major != 1 || minor > 1)
             return 505;

@@ -77,15 +77,28 @@ typedef struct http__body {
 void http__body_init(http__body_t *b, int mode, uint64_t length);
 /* True once the whole body was consumed. */
 bool http__body_done(const http__body_t *b);
+/* True while a chunked body's trailer section is due: the decoder takes it only whole, so the
+ * buffer must hold all of it (up to max_header_size). */
+bool http__body_in_trailers(const http__body_t *b);
 
-/* Decodes body bytes from in[0, inlen) into out (at most outcap bytes; out NULL: discard
- * without limit). *used gets the input consumed, *produced the body bytes. Returns
- * HTTP__P_MORE (needs more input, or out is full), HTTP__P_END (the body is complete: for a
- * chunked body with trailers, in[*tr_off, *tr_off + *tr_len) holds the trailer field lines,
- * each with its CRLF, validated), or 400 (malformed framing) / 431 (trailers too large). */
-int http__body_decode(http__body_t *b, const http_limits_t *lim, const char *in, size_t inlen,
-                      size_t *used, char *out, size_t outcap, size_t *produced, size_t *tr_off,
-                      size_t *tr_len);
+/* One call of the body decoder: its input and output, then what it did. */
+typedef struct http__body_io {
+    const char *in; /* input bytes */
+    size_t inlen;
+    char *out; /* body bytes go here (NULL: discarded, without limit) */
+    size_t outcap;
+    size_t used;     /* result: input consumed (<= inlen), whatever the return value (on an
+                        error, what was consumed before it) */
+    size_t produced; /* result: body bytes written (<= outcap) */
+    size_t tr_off;   /* result, on HTTP__P_END: in[tr_off, tr_off + tr_len) holds the trailer
+                        field lines, each with its CRLF, validated (tr_len 0: none) */
+    size_t tr_len;
+} http__body_io_t;
+
+/* Decodes body bytes from io->in into io->out. Returns HTTP__P_MORE (needs more input, or out
+ * is full), HTTP__P_END (the body is complete), or 400 (malformed framing) / 431 (trailers too
+ * large); io's results are written whatever it returns. */
+int http__body_decode(http__body_t *b, const http_limits_t *lim, http__body_io_t *io);
 
 /* Splits validated trailer field lines (from http__body_decode) in place: lowercases names,
  * NUL-terminates names and values. Fills at most max entries of out; returns the count. */

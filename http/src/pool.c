@@ -12,7 +12,7 @@
  */
 #include <string.h>
 
-#include "http_int.h"
+#include "req_int.h"
 
 void http__pool_init(http__pool_t *p, size_t size, uint32_t max)
 {

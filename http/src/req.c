@@ -10,7 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http_int.h"
+#include "actor/report.h"
+#include "req_int.h"
 
 /* Largest piece one read asks for: bounds the message the connection allocates. */
 #define HTTP__READ_MAX (256 * 1024)
@@ -42,8 +43,8 @@ static void req_on_exit(void *arg, int reason)
     uintptr_t token = (uintptr_t)req;
     if (reason != ACT_NORMAL && !req->closed) {
         char pid[ACT_PID_STRLEN];
-        fprintf(stderr, "http: handler %s for %s %s crashed: %s\n", act_pid_str(act_self(), pid),
-                req->method_str, req->target, act_reason_str(reason));
+        act_report_library("http", reason, "handler %s for %s %s crashed",
+                           act_pid_str(act_self(), pid), req->method_str, req->target);
     }
     http__req_free(req);
     if (tell) {

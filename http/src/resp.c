@@ -13,7 +13,7 @@
  */
 #include <string.h>
 
-#include "http_int.h"
+#include "req_int.h"
 
 #define HTTP__HWM (64 * 1024)
 #define HTTP__PIECE (64 * 1024) /* largest body piece per message */

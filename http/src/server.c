@@ -4,10 +4,9 @@
  * http_server_start binds in the caller (so a taken port is an error right there), then spawns
  * the listener: a fiber, because it starts the connections' dynamic supervisors with
  * act_sup_start_link (which waits; one per scheduler, pinned there), then one worker per
- * scheduler, all linked to it. The server's memory is reference-counted: the caller's handle,
- * the listener, each worker (until its libuv handles have closed), each connection (until its
- * socket's handle has closed) and each request hold one, so it outlives whatever still runs
- * on it, also when the system stops with connections open. http_server_child_start starts the
+ * scheduler, all linked to it. The server's memory is reference-counted (account.c): the
+ * caller's handle, the listener, each worker, connection and request hold one, so it outlives
+ * whatever still runs on it. http_server_child_start starts the
  * listener with act_start_link instead, linked to a supervisor; it acknowledges once serving.
  *
  * Stop (the listener): WCLOSE to every worker; once all listening sockets are closed, WSTOP
@@ -23,65 +22,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "http_int.h"
+#include "actor/report.h"
+#include "conn_int.h"
 
 #define DEFAULT_STOP_MS 5000
-
-void http__server_ref(http_server_t *srv)
-{
-    atomic_fetch_add_explicit(&srv->refs, 1, memory_order_relaxed);
-}
-
-static void server_free(http_server_t *srv)
-{
-    for (unsigned i = 0; i < srv->nworkers; i++) {
-        http__worker_t *w = &srv->workers[i];
-        http__pool_deinit(&w->rbufs);
-        http__pool_deinit(&w->arenas);
-        act_free(w->corked);
-        if (w->lfd >= 0)
-            close(w->lfd);
-    }
-    act_free(srv->workers);
-    act_free((char *)srv->cfg.host);
-    act_free((char *)srv->cfg.server_name);
-    act_free((char *)srv->cfg.name);
-    act_free(srv);
-}
-
-void http__server_unref(http_server_t *srv)
-{
-    /* acq_rel: every holder's writes happen before the free. */
-    if (atomic_fetch_sub_explicit(&srv->refs, 1, memory_order_acq_rel) == 1)
-        server_free(srv);
-}
-
-bool http__server_conn_reserve(http_server_t *srv)
-{
-    uint32_t max = srv->lim.max_connections;
-    uint32_t n = atomic_load_explicit(&srv->nconns, memory_order_relaxed);
-    do {
-        if (n >= max)
-            return false;
-    } while (!atomic_compare_exchange_weak_explicit(&srv->nconns, &n, n + 1, memory_order_relaxed,
-                                                    memory_order_relaxed));
-    return true;
-}
-
-void http__server_conn_gone(http_server_t *srv)
-{
-    /* seq_cst with the worker's seq_cst reservation retry after setting paused_full: one of
-     * them sees the other (do_accept in listen.c). */
-    uint32_t prev = atomic_fetch_sub_explicit(&srv->nconns, 1, memory_order_seq_cst);
-    if (prev < srv->lim.max_connections)
-        return;
-    for (unsigned i = 0; i < srv->nworkers; i++) {
-        http__worker_t *w = &srv->workers[i];
-        act_pid_t pid = HTTP__PID(w->pid);
-        if (pid)
-            act_send(pid, act_msg_alloc(sizeof(act_msg_t), HTTP__M_RESUME));
-    }
-}
 
 /* ---- the listener ------------------------------------------------------------------------ */
 
@@ -106,14 +50,15 @@ static int listener_setup(http_server_t *srv)
     };
     act_pid_t pid;
     int rc;
-    /* One supervisor per scheduler, beside the connections it starts there (the server's
-     * own count enforces max_connections across them; max_children is a second fence). */
+    /* One supervisor per scheduler, beside the connections it starts there. The server's own
+     * count enforces max_connections across them, counting sockets: a connection whose socket
+     * is closed (to make room for a new one, or by its client) may still be an actor waiting
+     * for its handler to end, so the supervisor's children may outnumber the limit for a while,
+     * and max_children stays off. */
     for (unsigned i = 0; i < srv->nworkers; i++) {
         const act_sup_spec_t sup = {
             .name = "http_conns",
             .strategy = ACT_SIMPLE_ONE_FOR_ONE,
-            .max_children =
-                srv->lim.max_connections == HTTP_UNLIMITED ? 0 : srv->lim.max_connections,
             .children = &conn_tmpl,
             .nchildren = 1,
             .sched = ACT_SCHED_ON((int)i),
@@ -197,7 +142,7 @@ static void listener_main(void *arg)
     atomic_store_explicit(&srv->listener, act_self(), memory_order_relaxed);
     int rc = listener_setup(srv);
     if (rc) {
-        fprintf(stderr, "http: port %u: cannot start: %s\n", srv->port, act_strerror(rc));
+        act_report_library("http", rc, "port %u: cannot start", srv->port);
         act_init_ack(rc); /* started by http_server_child_start: fails its start */
         act_fail(rc);
     }
@@ -282,23 +227,24 @@ static int server_start(const http_config_t *cfg, http_server_t **out, bool link
         srv->mode = HTTP_ACCEPT_SINGLE;
     atomic_init(&srv->refs, 1);
     srv->workers = act_calloc_aligned(64, srv->nworkers * sizeof *srv->workers);
+    for (unsigned i = 0; srv->workers && i < srv->nworkers; i++) {
+        srv->workers[i].srv = srv;
+        srv->workers[i].index = i;
+        srv->workers[i].lfd = -1;
+        srv->workers[i].efd = -1;
+        srv->workers[i].spare = -1;
+    }
     if (!srv->cfg.host || !srv->cfg.server_name || (cfg->name && !srv->cfg.name) || !srv->workers) {
-        server_free(srv);
+        http__server_unref(srv);
         return ACT_ENOMEM;
     }
     int fds[1024];
     unsigned nsock = srv->mode == HTTP_ACCEPT_REUSEPORT ? srv->nworkers : 1;
     if (nsock > 1024)
         nsock = 1024;
-    for (unsigned i = 0; i < srv->nworkers; i++) {
-        srv->workers[i].srv = srv;
-        srv->workers[i].index = i;
-        srv->workers[i].lfd = -1;
-        srv->workers[i].efd = -1;
-    }
     int rc = http__listen_open(srv, fds, nsock);
     if (rc) {
-        server_free(srv);
+        http__server_unref(srv);
         return rc;
     }
     for (unsigned i = 0; i < nsock; i++)

@@ -9,7 +9,7 @@
  * A due connection is told by a message carrying its timer generation; the connection acts
  * only if it has not re-armed since (the message may cross a re-arm).
  */
-#include "http_int.h"
+#include "conn_int.h"
 
 /* Unlinks c from its list; its kind stays (a fired timer is still "armed" for rearm's
  * purposes until the connection handles the timeout). */
@@ -19,6 +19,7 @@ static void tl_remove(http__worker_t *w, http__conn_t *c)
         return;
     c->flags &= ~HTTP__C_TLINKED;
     http__tlist_t *l = &w->tl[c->tkind];
+    l->n--;
     if (c->tprev)
         c->tprev->tnext = c->tnext;
     else
@@ -65,6 +66,7 @@ void http__timer_arm(http__conn_t *c, int kind)
     else
         l->head = c;
     l->tail = c;
+    l->n++;
     aim(w, deadline);
 }
 

@@ -165,7 +165,10 @@ int tu_cmd(act_pid_t to, int op, int64_t v, act_pid_t pid)
     return act_send(to, &c->hdr);
 }
 
-static void report_seen(act_pid_t report, const act_msg_t *msg)
+/* The report of an EXIT or DOWN message, built before anything is sent: a fiber must free what
+ * it received before it sends, since a kill lands at a fiber's send and unwinds past its frames
+ * (a DOWN still held there would leak). */
+static tu_seen_t *seen_of(const act_msg_t *msg)
 {
     const act_down_t *d = (const act_down_t *)msg;
     tu_seen_t *s = act_msg_new(tu_seen_t, msg->type == ACT_MSG_EXIT ? TU_SEEN_EXIT : TU_SEEN_DOWN);
@@ -174,7 +177,7 @@ static void report_seen(act_pid_t report, const act_msg_t *msg)
     s->ref = msg->ref;
     s->reason = d->reason;
     snprintf(s->text, sizeof s->text, "%s", d->text);
-    act_send(report, &s->hdr);
+    return s;
 }
 
 static __attribute__((noinline, noreturn)) void nested_fail(int depth, int reason)
@@ -188,7 +191,7 @@ static __attribute__((noinline, noreturn)) void nested_fail(int depth, int reaso
 static int probe_do(act_pid_t report, const act_msg_t *msg, bool fiber)
 {
     if (msg->type == ACT_MSG_EXIT || msg->type == ACT_MSG_DOWN) {
-        report_seen(report, msg);
+        act_send(report, &seen_of(msg)->hdr); /* a plain actor's message is freed after it */
         return 0;
     }
     if (msg->type != TU_CMD)
@@ -278,11 +281,14 @@ static void probe_fiber(void *arg)
         /* A fiber owns what it receives: copy a command and free it before anything that
          * unwinds. */
         tu_cmd_t c = {.op = -1};
+        tu_seen_t *seen = NULL;
         if (m->type == TU_CMD)
             memcpy(&c, m, sizeof c);
         else if (m->type == ACT_MSG_EXIT || m->type == ACT_MSG_DOWN)
-            report_seen(report, m);
+            seen = seen_of(m);
         act_msg_free(m);
+        if (seen)
+            act_send(report, &seen->hdr);
         if (c.op == TU_OP_STOP)
             return;
         if (c.op >= 0)

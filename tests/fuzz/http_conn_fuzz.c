@@ -10,15 +10,14 @@
  * server's answer would. ASan and UBSan watch every byte; the asserts check the offsets the
  * parser reports against the buffer.
  *
- *   cmake -B build/fuzz -DCMAKE_C_COMPILER=clang -DDYN_FUZZ=ON && cmake --build build/fuzz
- *   build/fuzz/tests/fuzz/http_conn_fuzz tests/fuzz/corpus/http_conn -max_total_time=300
+ *   scripts/fuzz.sh 300 http_conn_fuzz
  */
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_int.h"
+#include "req_int.h"
 
 static const http_limits_t lim = {
     .max_request_line = 1024,
@@ -161,23 +160,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     return 0;
             } else {
                 char out[64];
-                size_t used, prod, toff, tlen;
-                int r = http__body_decode(&body, &lim, b.data + b.start, b.end - b.start, &used,
-                                          out, piece, &prod, &toff, &tlen);
-                assert(used <= b.end - b.start && prod <= piece);
+                http__body_io_t io = {
+                    .in = b.data + b.start, .inlen = b.end - b.start, .out = out, .outcap = piece};
+                int r = http__body_decode(&body, &lim, &io);
+                size_t prod = io.produced, tlen = io.tr_len;
+                /* Written whatever the result (a garbage `used` once overflowed the server). */
+                assert(io.used <= b.end - b.start && prod <= piece);
                 if (r >= 400)
                     return 0;
                 if (r == HTTP__P_END && tlen) {
-                    assert(toff + tlen <= used);
+                    assert(io.tr_off + tlen <= io.used);
                     char tr[BUF_CAP + 1];
-                    memcpy(tr, b.data + b.start + toff, tlen);
+                    memcpy(tr, b.data + b.start + io.tr_off, tlen);
                     tr[tlen] = '\0';
                     http_header_t f[64];
                     size_t n = http__fields_split(tr, tlen, f, 64);
                     for (size_t i = 0; i < n; i++)
                         assert(strlen(f[i].name) == f[i].name_len);
                 }
-                b.start += (uint32_t)used;
+                b.start += (uint32_t)io.used;
                 if (body.total > lim.max_body_size)
                     return 0;
                 if (r == HTTP__P_END) {

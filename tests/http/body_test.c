@@ -23,19 +23,18 @@ static int decode(const char *in, size_t len, size_t step, size_t outcap, char *
     *outlen = 0;
     *trlen = 0;
     for (;;) {
-        size_t avail = have - pos;
-        size_t used, prod, toff, tlen;
         char piece[4096];
-        int r = http__body_decode(&b, &unit_lim, in + pos, avail, &used, piece, outcap, &prod,
-                                  &toff, &tlen);
+        http__body_io_t io = {.in = in + pos, .inlen = have - pos, .out = piece, .outcap = outcap};
+        int r = http__body_decode(&b, &unit_lim, &io);
+        size_t prod = io.produced;
         memcpy(out + *outlen, piece, prod);
         *outlen += prod;
         if (r == HTTP__P_END) {
-            memcpy(tr, in + pos + toff, tlen);
-            *trlen = tlen;
+            memcpy(tr, in + pos + io.tr_off, io.tr_len);
+            *trlen = io.tr_len;
             return r;
         }
-        pos += used;
+        pos += io.used;
         if (r != HTTP__P_MORE)
             return r;
         if (prod == outcap)
@@ -338,4 +337,112 @@ Test(body, unread_bodies_are_skipped_or_close)
     cr_expect(hu_closed_within(c, MS(3000)));
     hu_resp_free(&r);
     hu_close(c);
+}
+
+/* ---- bad framing after pooled buffers were used (a remote heap overflow once) ---------------- */
+
+/* One connection: a chunked request to `path` whose framing is `framing`, then a canary request.
+ * The response to the request comes (the handler's, or its answer to the failed read), then the
+ * connection closes: the canary is never interpreted. */
+static void bad_framing_closes(uint16_t port, const char *path, const char *framing, size_t flen)
+{
+    static const char canary[] = "GET /canary HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    char head[256];
+    int hl = snprintf(head, sizeof head,
+                      "POST %s HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n", path);
+    size_t len = (size_t)hl + flen + sizeof canary - 1;
+    char *all = malloc(len);
+    memcpy(all, head, (size_t)hl);
+    memcpy(all + hl, framing, flen);
+    memcpy(all + (size_t)hl + flen, canary, sizeof canary - 1);
+    hu_conn_t *c = hu_connect(port);
+    hu_send(c, all, (long)len); /* may fail midway: the server closes once it has answered */
+    free(all);
+    hu_resp_t r;
+    cr_assert_eq(hu_read(c, &r, false), 0, "%s %.20s...: no response", path, framing);
+    if (strcmp(path, "/readfail") == 0) {
+        char want[32];
+        snprintf(want, sizeof want, "err=%d", HTTP_EBADBODY);
+        cr_expect_str_eq(r.body, want, "%.20s...: %s", framing, r.body);
+    } else {
+        cr_expect_eq(r.status, 200);
+    }
+    hu_resp_free(&r);
+    int rc = hu_read(c, &r, false);
+    cr_expect_eq(rc, HU_CLOSED, "%s %.20s...: %s", path, framing,
+                 rc == 0 ? "the canary was answered" : "the connection stayed open");
+    hu_resp_free(&r);
+    hu_close(c);
+}
+
+Test(body, bad_chunk_framing_after_a_reused_buffer_closes_the_connection)
+{
+    /* One scheduler: every connection takes its read buffer from the same pool. */
+    http_config_t cfg = {.handler = hu_handler, .schedulers = 1};
+    uint16_t port = hu_serve_cfg(&cfg);
+    /* Bad framing in many shapes and sizes: an extension of 100 KB (the buffer grew for the
+     * input behind the head), a size line past its limit (4 KiB) with no end, trailers past
+     * theirs (16 KiB), a bad size, a chunk without its CRLF; at and around the sizes of the read
+     * buffer. */
+    size_t sizes[] = {4100, 16000, 16184, 16300, 40000, 100000};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t n = sizes[k];
+        char *shapes[5];
+        size_t lens[5];
+        for (int s = 0; s < 5; s++) {
+            shapes[s] = malloc(n + 64);
+            char *p = shapes[s];
+            size_t pre;
+            switch (s) {
+            case 0: /* a long extension, then a good chunk and the end */
+                memcpy(p, "5;", 2);
+                memset(p + 2, 'e', n);
+                memcpy(p + 2 + n, "\r\nhello\r\n0\r\n\r\n", 15);
+                lens[s] = n + 17;
+                break;
+            case 1: /* a size line that never ends */
+                memcpy(p, "5;", 2);
+                memset(p + 2, 'e', n);
+                lens[s] = n + 2;
+                break;
+            case 2: /* trailers that never end (the canary's CRLFs would end shorter ones) */
+                pre = (size_t)sprintf(p, "0\r\nX-T: ");
+                memset(p + pre, 'v', n);
+                lens[s] = pre + n;
+                if (n < 16384 + 4)
+                    lens[s] = 0;
+                break;
+            case 3: /* not a size, then bytes */
+                memcpy(p, "zz\r\n", 4);
+                memset(p + 4, 'a', n);
+                lens[s] = n + 4;
+                break;
+            default: /* a chunk longer than its size says */
+                pre = (size_t)sprintf(p, "5\r\nhello");
+                memset(p + pre, 'a', n);
+                lens[s] = pre + n;
+                break;
+            }
+        }
+        for (int s = 0; s < 5; s++) {
+            if (lens[s] == 0) {
+                free(shapes[s]);
+                continue;
+            }
+            /* A connection that leaves a buffer in the pool, then the bad one. */
+            hu_conn_t *c = hu_connect(port);
+            hu_send(c,
+                    "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"
+                    "GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                    -1);
+            cr_expect(hu_closed_within(c, MS(3000)));
+            hu_close(c);
+            bad_framing_closes(port, "/hello", shapes[s], lens[s]);
+            bad_framing_closes(port, "/readfail", shapes[s], lens[s]);
+            free(shapes[s]);
+        }
+    }
+    hu_resp_t r;
+    cr_assert_eq(hu_exchange(port, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r), 200);
+    hu_resp_free(&r);
 }

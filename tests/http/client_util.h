@@ -20,7 +20,9 @@
 #define MS(ms) ((int64_t)(ms)*DYN_TEST_TIMEOUT_SCALE)
 
 /* .init/.fini: a system with 2 schedulers; hu_fini stops the server if one runs, then the
- * system, and checks that no block leaked. */
+ * system, and checks that no block leaked. Criterion 2.4.1 ignores assertions in .fini (it
+ * prints "Assertion Failed" and passes the test), so a failed check there aborts the test's
+ * process instead: the test then fails in every build. */
 void hu_init(void);
 void hu_fini(void);
 
@@ -29,7 +31,8 @@ void hu_fini(void);
 uint16_t hu_serve(http_handler_fn handler, const http_limits_t *limits);
 uint16_t hu_serve_cfg(const http_config_t *cfg);
 http_server_t *hu_server(void);
-/* Stops the test server gracefully (blocking). */
+/* Stops the test server gracefully (blocking); fails the test if the stop fails or takes
+ * longer than its 2 s deadline and the 1 s grace of a handler's kill, plus margin. */
 void hu_stop_server(void);
 /* Forgets the test server (a test that stopped and freed it itself). */
 void hu_stop_server_forget(void);
@@ -78,13 +81,20 @@ hu_conn_t *hu_try_connect(uint16_t port);
 void hu_close(hu_conn_t *c);
 /* Sends all of s (len bytes; -1: strlen). Returns 0 or -errno. */
 int hu_send(hu_conn_t *c, const char *s, long len);
-/* Reads one response (head_only: the request was HEAD, no body). Returns 0, or -1 if the
- * connection closed or timed out first. */
+/* hu_read's results besides 0. */
+enum {
+    HU_CLOSED = -1,  /* the server closed the connection (EOF or reset) before a whole response */
+    HU_TIMEOUT = -2, /* nothing for the receive timeout (5 s, scaled): the server hangs */
+    HU_BAD = -3,     /* not an HTTP/1.x response */
+};
+/* Reads one response (head_only: the request was HEAD, no body). Returns 0, HU_CLOSED,
+ * HU_TIMEOUT or HU_BAD. */
 int hu_read(hu_conn_t *c, hu_resp_t *r, bool head_only);
 void hu_resp_free(hu_resp_t *r);
 /* A header's value in r (any case), or NULL; copies into a thread-local buffer. */
 const char *hu_header(const hu_resp_t *r, const char *name);
-/* True if the server closes the connection within ms (reading and dropping what comes). */
+/* True if the server closes the connection within ms. What comes before the close is appended
+ * to c->buf (c->len grows): a test can check that nothing came. */
 bool hu_closed_within(hu_conn_t *c, int64_t ms);
 /* One request on a new connection: sends raw, reads one response. Returns its status (r
  * filled if not NULL, caller frees), or -1. */

@@ -3,9 +3,11 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "client_util.h"
+#include "conn_int.h"
 
 TestSuite(conn, .init = hu_init, .fini = hu_fini, .timeout = TMO(30));
 
@@ -252,7 +254,7 @@ Test(conn, crash_after_the_head_closes_the_connection)
     hu_resp_t r;
     hu_send(c, "GET /crash-mid HTTP/1.1\r\nHost: t\r\n\r\n", -1);
     /* The chunked body never ends: the read fails when the server closes. */
-    cr_expect_eq(hu_read(c, &r, false), -1);
+    cr_expect_eq(hu_read(c, &r, false), HU_CLOSED);
     cr_expect_eq(r.status, 200);
     hu_resp_free(&r);
     hu_close(c);
@@ -390,4 +392,139 @@ Test(conn, a_slow_handler_does_not_hold_back_earlier_pipelined_responses)
     cr_expect_str_eq(r.body, "hello");
     hu_resp_free(&r);
     hu_close(c);
+}
+
+/* ---- defects a storm of hostile clients found ------------------------------------------------ */
+
+Test(conn, a_reset_during_pipelining_leaks_no_connection_and_the_stop_finishes)
+{
+    uint16_t port = hu_serve(NULL, NULL);
+    static const char get[] = "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n";
+    enum { N = 1000 };
+    char *batch = malloc(N * (sizeof get - 1));
+    for (int i = 0; i < N; i++)
+        memcpy(batch + (size_t)i * (sizeof get - 1), get, sizeof get - 1);
+    for (int i = 0; i < 20; i++) {
+        hu_conn_t *c = hu_connect(port);
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        hu_send(c, batch, N * (long)(sizeof get - 1));
+        usleep((useconds_t)(i % 6) * 1000);
+        hu_close(c); /* a reset, with responses in flight */
+    }
+    free(batch);
+    /* Every connection goes (the server's count), and a graceful stop finishes in time
+     * (hu_stop_server fails the test otherwise). */
+    http_server_stats_t st;
+    int64_t end = act_now_ms() + MS(3000);
+    do {
+        usleep(10000);
+        http_server_stats(hu_server(), &st);
+    } while (st.connections > 0 && act_now_ms() < end);
+    cr_expect_eq(st.connections, 0u);
+    hu_stop_server();
+}
+
+Test(conn, pipelined_requests_behind_a_chunked_body_that_straddles_the_buffer_end)
+{
+    uint16_t port = hu_serve(NULL, NULL);
+    static const char get[] = "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n";
+    enum { N = 1000 };
+    /* A chunk of 20,000 bytes whose first part comes alone, so the next read fills a fresh
+     * buffer with the rest, the last chunk and the pipelined requests: every split point of the
+     * framing around the buffer's end. */
+    int cap = HTTP__RBUF_SIZE - (int)sizeof(http__rbuf_t);
+    for (int first = 20000 - cap - 2; first < 20000 - cap + 9; first++) {
+        hu_conn_t *c = hu_connect(port);
+        char head[256];
+        int hl = snprintf(head, sizeof head,
+                          "POST /hello HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "4e20\r\n");
+        size_t rest = 20000 - (size_t)first;
+        size_t len = rest + 7 + N * (sizeof get - 1);
+        char *a = malloc((size_t)hl + (size_t)first);
+        memcpy(a, head, (size_t)hl);
+        memset(a + hl, 'a', (size_t)first);
+        char *b = malloc(len);
+        memset(b, 'a', rest);
+        memcpy(b + rest, "\r\n0\r\n\r\n", 7);
+        for (int i = 0; i < N; i++)
+            memcpy(b + rest + 7 + (size_t)i * (sizeof get - 1), get, sizeof get - 1);
+        cr_assert_eq(hu_send(c, a, hl + first), 0);
+        usleep((useconds_t)MS(20) * 1000);
+        cr_assert_eq(hu_send(c, b, (long)len), 0);
+        free(a);
+        free(b);
+        for (int i = 0; i <= N; i++) {
+            hu_resp_t r;
+            int rc = hu_read(c, &r, false);
+            cr_assert_eq(rc, 0, "first piece %d: response %d of %d: %d", first, i, N + 1, rc);
+            cr_expect_str_eq(r.body, "hello");
+            hu_resp_free(&r);
+        }
+        hu_close(c);
+    }
+}
+
+Test(conn, an_error_answer_after_a_head_request_has_its_body)
+{
+    uint16_t port = hu_serve(NULL, NULL);
+    static const char *const bad[] = {
+        "GARBAGE\r\n\r\n", "GET / HTTP/2.0\r\nHost: t\r\n\r\n",
+        NULL, /* a target past max_request_line: 414 */
+    };
+    int want[] = {400, 505, 414};
+    for (int i = 0; i < 3; i++) {
+        hu_conn_t *c = hu_connect(port);
+        hu_resp_t r;
+        cr_assert_eq(hu_send(c, "HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n", -1), 0);
+        if (bad[i]) {
+            cr_assert_eq(hu_send(c, bad[i], -1), 0);
+        } else {
+            static char longreq[9000];
+            memset(longreq, 'a', sizeof longreq - 1);
+            memcpy(longreq, "GET /", 5);
+            cr_assert_eq(hu_send(c, longreq, -1), 0);
+        }
+        cr_assert_eq(hu_read(c, &r, true), 0);
+        cr_expect_eq(r.status, 200);
+        hu_resp_free(&r);
+        int rc = hu_read(c, &r, false);
+        cr_assert_eq(rc, 0, "the %d answer lost its body (%d)", want[i], rc);
+        cr_expect_eq(r.status, want[i]);
+        cr_expect_gt(r.body_len, 0u);
+        cr_expect_str_eq(hu_header(&r, "connection"), "close");
+        hu_resp_free(&r);
+        hu_close(c);
+    }
+}
+
+Test(conn, requests_sent_before_a_half_close_are_all_answered_in_order)
+{
+    uint16_t port = hu_serve(NULL, NULL);
+    for (int n = 1; n <= 20; n += 19) {
+        hu_conn_t *c = hu_connect(port);
+        char batch[4096];
+        size_t len = 0;
+        for (int i = 0; i < n; i++)
+            len += (size_t)snprintf(batch + len, sizeof batch - len,
+                                    "GET /info?i=%d HTTP/1.1\r\nHost: t\r\n\r\n", i);
+        cr_assert_eq(hu_send(c, batch, (long)len), 0);
+        shutdown(c->fd, SHUT_WR);
+        for (int i = 0; i < n; i++) {
+            hu_resp_t r;
+            cr_assert_eq(hu_read(c, &r, false), 0, "%d requests: response %d missing", n, i);
+            char want[64];
+            snprintf(want, sizeof want, "GET /info i=%d t 11", i);
+            cr_expect_str_eq(r.body, want);
+            /* The last may say close (if the FIN was read before it went out) or not. */
+            const char *conn = hu_header(&r, "connection");
+            if (i < n - 1)
+                cr_expect_null(conn, "response %d of %d says %s", i, n, conn);
+            hu_resp_free(&r);
+        }
+        cr_expect(hu_closed_within(c, MS(3000)));
+        cr_expect_eq(c->len, 0u);
+        hu_close(c);
+    }
 }

@@ -30,12 +30,15 @@ Test(parser, smuggling_and_malformed_heads_get_400)
     uint16_t port = hu_serve(NULL, NULL);
     REJECT(port, "GET / HTTP/1.1\r\nHost: t\r\nX: a\r\n b\r\n\r\n", 400); /* obs-fold */
     REJECT(port, "GET / HTTP/1.1\nHost: t\n\n", 400);                     /* bare LF */
-    REJECT(port, "GET / HTTP/1.1\rHost: t\r\n\r\n", 400);                 /* bare CR */
-    REJECT(port, "GET / HTTP/1.1\r\nHost: t\rX: y\r\n\r\n", 400);         /* CR in a line */
-    REJECT(port, "GET / HTTP/1.1\r\nHost: t\x01\r\n\r\n", 400);           /* CTL in value */
-    REJECT(port, "GET / HTTP/1.1\r\nHost : t\r\n\r\n", 400);              /* space, colon */
-    REJECT(port, "GET / HTTP/1.1\r\nHost: t\r\n: v\r\n\r\n", 400);        /* empty name */
-    REJECT(port, "GET / HTTP/1.1\r\nHo(st: t\r\n\r\n", 400);              /* bad token */
+    REJECT(port, "GET / HTTP/1.1\nHost: t\r\n\r\n", 400); /* bare LF ending the request line */
+    REJECT(port, "GET / HTTP/1.0\n\r\n", 400);            /* ... just before the end */
+    REJECT(port, "GET / HTTP/1.1\r\nHost: t\r\n\n", 400); /* bare LF ending the head */
+    REJECT(port, "GET / HTTP/1.1\rHost: t\r\n\r\n", 400); /* bare CR */
+    REJECT(port, "GET / HTTP/1.1\r\nHost: t\rX: y\r\n\r\n", 400);  /* CR in a line */
+    REJECT(port, "GET / HTTP/1.1\r\nHost: t\x01\r\n\r\n", 400);    /* CTL in value */
+    REJECT(port, "GET / HTTP/1.1\r\nHost : t\r\n\r\n", 400);       /* space, colon */
+    REJECT(port, "GET / HTTP/1.1\r\nHost: t\r\n: v\r\n\r\n", 400); /* empty name */
+    REJECT(port, "GET / HTTP/1.1\r\nHo(st: t\r\n\r\n", 400);       /* bad token */
     REJECT(port, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
            400); /* repeated CL */
     REJECT(port, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx",

@@ -119,7 +119,7 @@ Test(resp, a_body_shorter_than_declared_closes)
     hu_conn_t *c = hu_connect(port);
     hu_send(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", -1);
     hu_resp_t r;
-    cr_expect_eq(hu_read(c, &r, false), -1);
+    cr_expect_eq(hu_read(c, &r, false), HU_CLOSED);
     hu_resp_free(&r);
     hu_close(c);
 }
@@ -180,7 +180,7 @@ Test(resp, stalled_client_hits_the_write_timeout)
     usleep((useconds_t)MS(1000) * 1000);
     /* The server gave up: reading drains what was sent, then EOF before the end. */
     hu_resp_t r;
-    cr_expect_eq(hu_read(c, &r, false), -1);
+    cr_expect_eq(hu_read(c, &r, false), HU_CLOSED);
     hu_resp_free(&r);
     hu_close(c);
     usleep((useconds_t)MS(100) * 1000);

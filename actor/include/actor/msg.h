@@ -83,7 +83,10 @@ typedef bool (*act_match_fn)(const act_msg_t *msg, void *arg);
  * stay queued, in order, for later receives. Exit signals and monitor notifications are
  * handled while waiting (a kill or an untrapped abnormal exit ends the actor here).
  * Returns 0 with *out owned by the caller, ACT_ETIMEDOUT, or ACT_ENOTFIBER in a plain actor.
- * In a fiber actor it suspends that actor only; on a foreign thread it blocks the thread. */
+ * In a fiber actor it suspends that actor only; on a foreign thread it blocks the thread.
+ * A kill lands at a fiber's next receive, send or spawn and unwinds past its frames: free (or
+ * copy out of) a received message before the next such call, or register its release with
+ * act_fiber_on_exit, or a kill at that point leaks it. */
 ACT_API int act_receive(act_match_fn match, void *arg, int64_t timeout_ms, act_msg_t **out);
 
 /* act_receive for the first message of `type`. */

@@ -28,6 +28,8 @@ typedef enum act_report_kind {
     ACT_REPORT_APP_START,     /* an application failed to start */
     ACT_REPORT_NODE,          /* the node: started, stopping, stopped */
     ACT_REPORT_LOG,           /* a log line of a layer above (act_report_log): who = its source */
+    ACT_REPORT_LIBRARY,       /* a library on the runtime (the HTTP server...) reports an error
+                                 or a warning of its own: `who` names it, `text` says what */
 } act_report_kind_t;
 
 typedef struct act_report {
@@ -50,6 +52,13 @@ typedef void (*act_report_fn)(const act_report_t *r, void *arg);
 /* Sends every report to fn(r, arg) from now on. fn NULL restores the default (stderr).
  * Any thread; survives act_system_stop. */
 ACT_API void act_report_set(act_report_fn fn, void *arg);
+
+/* Reports for a library built on the runtime (kind ACT_REPORT_LIBRARY) through the same sink:
+ * who names the library ("http"), reason is an error code or exit reason (0: none), fmt and
+ * what follows make the text. Skipped (not even formatted) while reports are silenced. Any
+ * thread. */
+ACT_API void act_report_library(const char *who, int reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* A sink that drops everything: act_report_set(act_report_silent, NULL). */
 ACT_API void act_report_silent(const act_report_t *r, void *arg);

@@ -111,6 +111,10 @@ void act__report(act_report_kind_t kind, const char *who, act_pid_t who_pid, con
     case ACT_REPORT_LOG:
         snprintf(line, sizeof line, "%s", text);
         break;
+    case ACT_REPORT_LIBRARY:
+        snprintf(line, sizeof line, "[%s] %s%s%s", who, text, reason ? ": " : "",
+                 reason ? why : "");
+        break;
     }
     act_report_t r = {
         .kind = kind,
@@ -156,4 +160,16 @@ void act__report_node(const char *fmt, ...)
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     act__report(ACT_REPORT_NODE, "node", ACT_PID_NONE, "", ACT_PID_NONE, 0, text, "");
+}
+
+void act_report_library(const char *who, int reason, const char *fmt, ...)
+{
+    if (!act__report_on())
+        return;
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    act__report(ACT_REPORT_LIBRARY, who, ACT_PID_NONE, "", ACT_PID_NONE, reason, text, "");
 }

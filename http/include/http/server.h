@@ -47,8 +47,12 @@ typedef struct http_limits {
     uint32_t idle_timeout_ms;   /* [60000] keep-alive wait for the next request: closed */
     uint32_t write_timeout_ms;  /* [60000] without any progress writing to a client: closed */
     uint32_t max_keepalive;     /* [10000] requests per connection, then Connection: close */
-    uint32_t max_connections;   /* [65536] open connections; at the limit the server stops
-                                   accepting (clients wait in the backlog) and resumes below */
+    uint32_t max_connections;   /* [65536] open connections. At the limit (and when the process
+                                   runs out of descriptors) idle connections, keep-alive or new
+                                   and silent, are closed to make room, the longest idle first;
+                                   with none idle the server stops accepting (clients wait in
+                                   the backlog) and resumes below; out of descriptors, waiting
+                                   clients are refused (503) */
     uint32_t max_skip_body;     /* [65536] bytes of an unread body the server discards to keep
                                    the connection; larger ones close it */
 } http_limits_t;
