@@ -148,7 +148,11 @@ static void start(void)
 {
     cr_assert_not_null(mkdtemp(root));
     snprintf(app, sizeof app, "%s/hello", root);
-    cr_assert_eq(sh("cp -r '%s/apps/hello' '%s'", DYN_SOURCE_DIR, app), 0);
+    /* Without the builds dynctl may have left in apps/hello/_build (sockets included). */
+    cr_assert_eq(sh("mkdir '%s' && tar -C '%s/apps/hello' --exclude=./_build -cf - . | "
+                    "tar -C '%s' -xf -",
+                    app, DYN_SOURCE_DIR, app),
+                 0);
     cr_assert_eq(sh("cmake -S '%s' -B '%s/build' -G Ninja -DCMAKE_MAKE_PROGRAM='%s' "
                     "-DCMAKE_C_COMPILER='%s' -DCMAKE_BUILD_TYPE='%s' -Ddynamo_DIR='%s' "
                     "-DDYNAMO_ENV=dev > '%s/configure.log' 2>&1",
