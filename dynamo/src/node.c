@@ -30,8 +30,9 @@ static struct {
     dyn_env_t env;
     const char *name; /* the node's name (dynctl's --node), or "" */
     int64_t started_ms;
-    _Atomic bool ready;
-} self;
+    bool managed;       /* dyn_node_main runs the node (else: the application's own main) */
+    _Atomic bool ready; /* dyn_node_main's application runs */
+} self = {.name = ""};
 
 void dyn__node_report(const char *fmt, ...)
 {
@@ -237,6 +238,7 @@ int dyn_node_main(const dyn_node_t *node, int argc, char **argv)
     self.node = node;
     self.env = env;
     self.name = name ? name : "";
+    self.managed = true;
     atomic_store(&self.ready, false);
     signal(SIGPIPE, SIG_IGN); /* a control client that goes away mid-answer */
 
@@ -280,7 +282,7 @@ static int info_line(const dyn_info_t *info, void *arg)
 static void node_line(dyn_buf_t *b)
 {
     const act_app_t *app = self.app;
-    int64_t up = act_now_ms() - self.started_ms;
+    int64_t up = self.managed ? act_now_ms() - self.started_ms : 0;
     dyn_buf_printf(b, "node %s%s%s%s %s, env %s, pid %d, up %lldh%02lldm%02llds\n",
                    app ? app->name : "?", self.name[0] ? " (" : "", self.name,
                    self.name[0] ? ")" : "", app && app->version ? app->version : "",
@@ -449,7 +451,8 @@ char *dyn__node_command(const char *line, bool *stop)
     dyn_buf_t b;
     dyn_buf_init(&b, a, 1024);
     *stop = false;
-    bool ready = atomic_load_explicit(&self.ready, memory_order_acquire);
+    /* Without dyn_node_main, the control server runs once the program started it. */
+    bool ready = !self.managed || atomic_load_explicit(&self.ready, memory_order_acquire);
     if (strcmp(line, "ping") == 0) {
         dyn_buf_puts(&b, ready ? "ok\npong\n" : "ok\nstarting\n");
     } else if (strcmp(line, "info") == 0) {

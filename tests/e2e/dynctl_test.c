@@ -134,9 +134,9 @@ static void setup(void)
     char cmake[600];
     snprintf(cmake, sizeof cmake, "%s/CMakeLists.txt", proj);
     if (access(cmake, F_OK) != 0)
-        cr_assert_eq(sh("mkdir -p '%s/e2e_dynctl' && %s new '%s'", DYN_BINARY_DIR, DYNCTL_BIN,
-                        proj),
-                     0, "%s", out);
+        cr_assert_eq(
+            sh("mkdir -p '%s/e2e_dynctl' && %s new '%s'", DYN_BINARY_DIR, DYNCTL_BIN, proj), 0,
+            "%s", out);
 }
 
 static void teardown(void)
@@ -178,11 +178,21 @@ static pid_t wait_restarted(const char *node, pid_t old)
 Test(dynctl, new_makes_the_seed_s_layout_and_refuses_what_it_would_overwrite)
 {
     const char *files[] = {
-        "CMakeLists.txt", "README.md", ".gitignore", "main.c", "lib/shop.c", "lib/shop.h",
-        "lib/shop/dynamo.c", "lib/shop/environments/dev.c", "lib/shop/environments/test.c",
-        "lib/shop/environments/prod.c", "web/routers/application_router.c",
-        "web/templates/index.html.eex", "web/templates/layouts/application.html.eex",
-        "priv/static/css/app.css", "test/routers/application_router_test.c",
+        "CMakeLists.txt",
+        "README.md",
+        ".gitignore",
+        "main.c",
+        "lib/shop.c",
+        "lib/shop.h",
+        "lib/shop/dynamo.c",
+        "lib/shop/environments/dev.c",
+        "lib/shop/environments/test.c",
+        "lib/shop/environments/prod.c",
+        "web/routers/application_router.c",
+        "web/templates/index.html.eex",
+        "web/templates/layouts/application.html.eex",
+        "priv/static/css/app.css",
+        "test/routers/application_router_test.c",
         "test/features/home_test.c",
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
@@ -203,9 +213,9 @@ Test(dynctl, new_makes_the_seed_s_layout_and_refuses_what_it_would_overwrite)
     cr_assert_eq(sh("%s new '%s/../x' --name int", DYNCTL_BIN, proj), 2, "%s", out);
     cr_assert_eq(sh("%s new", DYNCTL_BIN), 2, "%s", out);
 
-    cr_assert_eq(sh("rm -rf '%s/../second' && %s new '%s/../second' --name second", proj,
-                    DYNCTL_BIN, proj),
-                 0, "%s", out);
+    cr_assert_eq(
+        sh("rm -rf '%s/../second' && %s new '%s/../second' --name second", proj, DYNCTL_BIN, proj),
+        0, "%s", out);
     char path[700];
     snprintf(path, sizeof path, "%s/../second/lib/second/environments/dev.c", proj);
     FILE *f = fopen(path, "r");
@@ -240,7 +250,8 @@ Test(dynctl, help_and_errors_have_clear_messages_and_statuses)
     cr_assert_eq(atoi(out), 86, "%s", out);
 }
 
-/* ---- new -> start -> curl -> edit -> stop ------------------------------------------------------ */
+/* ---- new -> start -> curl -> edit -> stop ------------------------------------------------------
+ */
 
 Test(dynctl, start_serves_reloads_an_edit_and_stops_cleanly)
 {
@@ -249,8 +260,7 @@ Test(dynctl, start_serves_reloads_an_edit_and_stops_cleanly)
     char line[512];
     cr_assert(proc_line(&p, line, sizeof line, MS(120000)), "no output; stderr: %s", p.errbuf);
     unsigned port = 0;
-    cr_assert_eq(sscanf(line, "shop: serving on http://127.0.0.1:%u (dev)", &port), 1, "%s",
-                 line);
+    cr_assert_eq(sscanf(line, "shop: serving on http://127.0.0.1:%u (dev)", &port), 1, "%s", line);
     cr_assert_eq(curl(port, "/"), 0, "%s", out);
     cr_assert(strstr(out, "<h1>Welcome to Dynamo!</h1>"), "%s", out);
 
@@ -293,7 +303,8 @@ Test(dynctl, a_build_error_is_shown_and_the_start_fails_with_status_5)
     cr_assert_eq(DYNCTL("ping", proj), 3, "%s", out);
 }
 
-/* ---- daemon, ping, status, routes, stop -------------------------------------------------------- */
+/* ---- daemon, ping, status, routes, stop --------------------------------------------------------
+ */
 
 Test(dynctl, daemon_answers_ping_status_routes_and_stops)
 {
@@ -308,18 +319,28 @@ Test(dynctl, daemon_answers_ping_status_routes_and_stops)
 
     cr_assert_eq(DYNCTL("status", proj), 0, "%s", out);
     const char *want[] = {
-        "node shop (dev) 0.1.0, env dev", "schedulers ", "utilisation", "application dynamo",
-        "control <", "application shop 0.1.0 permanent", "shop_sup <", "one_for_one",
-        "web <", "(the Dynamo shop)", "restarts=0", "dynamo shop http://127.0.0.1:",
-        "requests=1", "connections=", "web=module version=1",
+        "node shop (dev) 0.1.0, env dev",
+        "schedulers ",
+        "utilisation",
+        "application dynamo",
+        "control <",
+        "application shop 0.1.0 permanent",
+        "shop_sup <",
+        "one_for_one",
+        "web <",
+        "(the Dynamo shop)",
+        "restarts=0",
+        "dynamo shop http://127.0.0.1:",
+        "requests=1",
+        "connections=",
+        "web=module version=1",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         cr_assert(strstr(out, want[i]), "no \"%s\" in:\n%s", want[i], out);
 
     cr_assert_eq(DYNCTL("routes", proj), 0, "%s", out);
     cr_assert(strstr(out, "# shop http://127.0.0.1:"), "%s", out);
-    cr_assert(strstr(out, "GET") && strstr(out, "index_page") &&
-                  strstr(out, "application_router"),
+    cr_assert(strstr(out, "GET") && strstr(out, "index_page") && strstr(out, "application_router"),
               "%s", out);
 
     /* The control socket is the owner's alone, in a directory nobody else may enter. */
@@ -349,8 +370,8 @@ Test(dynctl, another_user_is_refused)
     }
     start_daemon("");
     /* As nobody: the run directory (0700) and the socket (0600) keep it out. */
-    cr_assert_eq(sh("cd '%s' && setpriv --reuid=65534 --regid=65534 --clear-groups %s ping",
-                    proj, DYNCTL_BIN),
+    cr_assert_eq(sh("cd '%s' && setpriv --reuid=65534 --regid=65534 --clear-groups %s ping", proj,
+                    DYNCTL_BIN),
                  7, "%s", out);
     cr_assert(strstr(out, "permission denied"), "%s", out);
     cr_assert_eq(DYNCTL("stop", proj), 0, "%s", out);
@@ -486,17 +507,17 @@ Test(dynctl, an_installed_copy_builds_a_new_project_whose_tests_pass)
 {
     char root[600];
     snprintf(root, sizeof root, "%s/e2e_dynctl/installed", DYN_BINARY_DIR);
-    cr_assert_eq(sh("rm -rf '%s' && cmake --install '%s' --prefix '%s/prefix'", root,
-                    DYN_BINARY_DIR, root),
-                 0, "%s", out);
+    cr_assert_eq(
+        sh("rm -rf '%s' && cmake --install '%s' --prefix '%s/prefix'", root, DYN_BINARY_DIR, root),
+        0, "%s", out);
     cr_assert_eq(sh("cd '%s' && ./prefix/bin/dynctl new kiosk && cd kiosk && "
                     "../prefix/bin/dynctl test",
                     root),
                  0, "%s", out);
     cr_assert(strstr(out, "100% tests passed"), "%s", out);
-    cr_assert_eq(sh("grep -q 'dynamo_DIR.*=%s/prefix/' '%s/kiosk/_build/test/CMakeCache.txt'",
-                    root, root),
-                 0, "not built against the installed copy");
+    cr_assert_eq(
+        sh("grep -q 'dynamo_DIR.*=%s/prefix/' '%s/kiosk/_build/test/CMakeCache.txt'", root, root),
+        0, "not built against the installed copy");
     /* And with pkg-config, a program of one file. */
     cr_assert_eq(sh("cc -std=gnu11 -o '%s/single' '%s/apps/single_file/single_file.c' "
                     "$(PKG_CONFIG_PATH='%s/prefix/lib/pkgconfig' pkg-config --cflags --libs "

@@ -182,13 +182,13 @@ bool dynctl_alive(pid_t pid);
 typedef struct dynctl_heart {
     const dynctl_project_t *p;
     char *const *argv; /* the node's command line */
-    int log_fd;        /* the daemon's log (stdout and stderr of heart and node), or -1 */
     int max_restarts;  /* restarts allowed within max_seconds before giving up */
     int max_seconds;
     int heart_timeout; /* s without an answer to ping before a live node is killed (0: off) */
 } dynctl_heart_t;
 
-/* Runs the node and keeps it running (Erlang's heart): restarts it after an abnormal exit (a
+/* Runs the node (its output and the heart's messages go to stderr and stdout: the terminal, or
+ * a daemon's log) and keeps it running (Erlang's heart): restarts it after an abnormal exit (a
  * signal, a status other than 0) with a growing delay, unless it fails at its first start or
  * restarts too often; stops after a clean exit or a SIGTERM/SIGINT/SIGHUP (forwarded to the
  * node). Keeps the pid file. Returns dynctl's exit status. */

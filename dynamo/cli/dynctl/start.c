@@ -173,7 +173,6 @@ static int start(int argc, char **argv)
     dynctl_heart_t h = {
         .p = &p,
         .argv = node_argv(&p, &o, program),
-        .log_fd = -1,
         .max_restarts = o.max_restarts,
         .max_seconds = o.max_seconds,
         .heart_timeout = o.heart_timeout,
@@ -204,11 +203,18 @@ static int start(int argc, char **argv)
             dup2(null, STDIN_FILENO);
         dup2(log, STDOUT_FILENO);
         dup2(log, STDERR_FILENO);
+        /* Nothing else of the caller's stays open in the daemon (a pipe of the shell that ran
+         * dynctl would never see its end): only the lock, moved out of the way. */
+        int kept = fcntl(lock, F_DUPFD_CLOEXEC, 100);
+        if (kept >= 0) {
+            lock = kept;
+            close_range(3, (unsigned)kept - 1, 0);
+            close_range((unsigned)kept + 1, ~0U, 0);
+        }
         char line[64];
         int n = snprintf(line, sizeof line, "%d %s\n", (int)getpid(), p.env);
         if (ftruncate(lock, 0) != 0 || pwrite(lock, line, (size_t)n, 0) != n)
             fprintf(stderr, "[heart] cannot write %s: %s\n", p.lockfile, strerror(errno));
-        h.log_fd = log;
         _exit(dynctl_heart_run(&h));
     }
     close(log);
