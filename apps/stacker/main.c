@@ -2,7 +2,10 @@
  * stacker: runs the Stacker application as a node, with a console on stdin (the seed's
  * `iex -S mix`):
  *
- *   stacker [--schedulers N] [--set KEY=VALUE]... [--no-console]
+ *   stacker [--schedulers N] [--port N] [--set KEY=VALUE]... [--no-console]
+ *
+ * The stack is served over HTTP too (stacker.h), on 127.0.0.1:4001 unless --port (or --set
+ * port=N) says otherwise.
  *
  * Console commands, one per line: `push N` (prints "ok"), `pop` (prints the value, or the
  * error: popping an empty stack crashes the server, which its supervisor restarts), `status`
@@ -137,10 +140,12 @@ int main(int argc, char **argv)
             }
             *eq = '\0';
             sets[nsets++] = (act_app_config_t){"stacker", kv, eq + 1};
+        } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc && nsets < MAX_SETS) {
+            sets[nsets++] = (act_app_config_t){"stacker", "port", argv[++i]};
         } else if (strcmp(argv[i], "--no-console") == 0) {
             opts.started = NULL;
         } else {
-            fprintf(stderr, "usage: stacker [--schedulers N] [--set KEY=VALUE]... "
+            fprintf(stderr, "usage: stacker [--schedulers N] [--port N] [--set KEY=VALUE]... "
                             "[--no-console]\n");
             return 2;
         }

@@ -18,11 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { STACKER_PUSH = ACT_MSG_USER + 1, STACKER_POP, STACKER_REPLY };
+enum { STACKER_PUSH = ACT_MSG_USER + 1, STACKER_POP, STACKER_ITEMS, STACKER_REPLY };
 
 typedef struct {
     act_msg_t hdr;
     long long value;
+    long long *items; /* STACKER_ITEMS: a copy, top first (act_malloc'ed, the caller's) */
+    size_t n;
 } stacker_msg_t;
 
 /* ---- Stacker.Server ------------------------------------------------------------------------ */
@@ -74,6 +76,14 @@ static int server_call(void *state, act_msg_t *req, act_msg_t **reply)
     case STACKER_PUSH:
         r->value = 0;
         return stack_push(s, ((stacker_msg_t *)req)->value);
+    case STACKER_ITEMS:
+        r->n = s->n;
+        r->items = act_malloc((s->n ? s->n : 1) * sizeof *r->items);
+        if (!r->items)
+            return ACT_ENOMEM;
+        for (size_t i = 0; i < s->n; i++)
+            r->items[i] = s->v[s->n - 1 - i];
+        return 0;
     case STACKER_POP:
         /* Elixir's handle_call(:pop, _, [h|stack]) has no clause for []: the server crashes. */
         if (s->n == 0) {
@@ -123,16 +133,17 @@ static const act_server_t stacker_server = {
 
 /* ---- the supervision tree ------------------------------------------------------------------- */
 
-/* Where the Dynamo's supervisor goes (the seed's supervisor(Stacker.Dynamo, [])). */
-static const act_sup_spec_t web_sup = {.name = "stacker_web", .strategy = ACT_ONE_FOR_ONE};
-
+/* The seed's Stacker.Supervisor after it embedded the Dynamo:
+ *     children = [ worker(Stacker.Server, [stack]), supervisor(Stacker.Dynamo, []) ]
+ * one_for_one: a crash of the stack server restarts it alone; the Dynamo serves on. */
 static const act_child_spec_t children[] = {
     {ACT_SERVER_CHILD("stack", &stacker_server, NULL), .name = STACKER_NAME},
-    {ACT_SUP_CHILD("web", &web_sup)},
+    {DYN_CHILD("web", &stacker_dynamo)},
 };
 
 static int stacker_start(const act_app_t *app, act_pid_t *top)
 {
+    stacker_dynamo.port = (uint16_t)act_app_env_int(app->name, "port", 4001);
     act_sup_spec_t spec = {
         .name = "stacker_sup",
         .strategy = ACT_ONE_FOR_ONE,
@@ -145,10 +156,7 @@ static int stacker_start(const act_app_t *app, act_pid_t *top)
 }
 
 static const act_app_env_t stacker_env[] = {
-    {"stack", ""},
-    {"max_restarts", "3"},
-    {"max_seconds", "5"},
-    {NULL, NULL},
+    {"stack", ""}, {"max_restarts", "3"}, {"max_seconds", "5"}, {"port", "4001"}, {NULL, NULL},
 };
 
 const act_app_t stacker_app = {
@@ -183,4 +191,17 @@ int stacker_push(long long value)
 int stacker_pop(long long *value)
 {
     return call(STACKER_POP, 0, value);
+}
+
+int stacker_items(long long **items, size_t *n)
+{
+    stacker_msg_t *m = act_msg_new(stacker_msg_t, STACKER_ITEMS);
+    act_msg_t *reply;
+    int rc = act_server_call_name(STACKER_NAME, &m->hdr, &reply);
+    if (rc)
+        return rc;
+    *items = ((stacker_msg_t *)reply)->items;
+    *n = ((stacker_msg_t *)reply)->n;
+    act_msg_free(reply);
+    return 0;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "client_util.h"
 #include "proc_util.h"
 #include "stacker.h"
 
@@ -37,6 +38,7 @@ static void start(void)
     act_config_t cfg = {.schedulers = 2};
     cr_assert_eq(act_system_start(&cfg), 0);
     cr_assert_eq(act_app_load(&stacker_app), 0);
+    cr_assert_eq(act_app_set_env("stacker", "port", "0"), 0); /* the Dynamo on any free port */
 }
 
 static void stop(void)
@@ -97,6 +99,48 @@ Test(stacker, push_pop_and_a_killed_worker_restarts_with_its_initial_state)
     act_free(text);
 }
 
+/* One request to the Dynamo; the status, and the body in body. */
+static int http(const char *method, const char *path, char *body, size_t len)
+{
+    char req[256];
+    snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", method,
+             path);
+    hu_resp_t r = {0};
+    int st = hu_exchange(dyn_port("web"), req, &r);
+    snprintf(body, len, "%s", r.body ? r.body : "");
+    hu_resp_free(&r);
+    return st;
+}
+
+Test(stacker, the_dynamo_beside_the_server_serves_the_stack_over_http)
+{
+    static const act_app_env_t env[] = {{"stack", "5"}, {NULL, NULL}};
+    cr_assert_eq(act_app_start("stacker", env), 0, "%s", reports);
+    cr_assert_neq(dyn_port("web"), 0);
+    char body[256];
+    cr_assert_eq(http("POST", "/stack/7", body, sizeof body), 201, "%s", body);
+    cr_assert_eq(http("GET", "/stack", body, sizeof body), 200);
+    cr_assert_str_eq(body, "[7,5]\n");
+    cr_assert_eq(stacker_push(9), 0, "the console's way and HTTP's reach the same server");
+    cr_assert_eq(http("DELETE", "/stack/top", body, sizeof body), 200);
+    cr_assert_str_eq(body, "9\n");
+    cr_assert_eq(http("POST", "/stack/x1", body, sizeof body), 400, "%s", body);
+    cr_assert_eq(http("DELETE", "/stack/top", body, sizeof body), 200);
+    cr_assert_eq(http("DELETE", "/stack/top", body, sizeof body), 200);
+    cr_assert_str_eq(body, "5\n");
+    /* The empty stack crashes the server (as the seed's): 503, a restart, the Dynamo serves on. */
+    act_pid_t old = act_whereis(STACKER_NAME);
+    cr_assert_eq(http("DELETE", "/stack/top", body, sizeof body), 503);
+    cr_assert(strstr(body, "crashed popping an empty stack"), "%s", body);
+    cr_assert_neq(wait_stacker(old), ACT_PID_NONE);
+    cr_assert_eq(http("GET", "/stack", body, sizeof body), 200);
+    cr_assert_str_eq(body, "[5]\n", "restarted with its initial stack");
+    char *text;
+    cr_assert_eq(act_app_dump(&text), 0);
+    cr_assert(strstr(text, "stack <") && strstr(text, "restarts=1"), "%s", text);
+    act_free(text);
+}
+
 Test(stacker, popping_an_empty_stack_past_the_intensity_stops_the_node)
 {
     cr_assert_eq(act_app_start("stacker", NULL), 0);
@@ -136,7 +180,8 @@ static void expect_line(proc_t *p, const char *want)
 Test(stacker_node, console_then_sigterm_exits_0)
 {
     proc_t p;
-    proc_start(&p, (char *[]){STACKER_BIN, "--schedulers", "2", "--set", "stack=5,6", NULL});
+    proc_start(&p, (char *[]){STACKER_BIN, "--schedulers", "2", "--port", "0", "--set", "stack=5,6",
+                              NULL});
     proc_send(&p, "pop");
     expect_line(&p, "6");
     proc_send(&p, "push 9");
@@ -153,6 +198,11 @@ Test(stacker_node, console_then_sigterm_exits_0)
     cr_assert(strstr(line, "stack <") && strstr(line, "state=\"[5]\""), "%s", line);
     cr_assert(proc_line(&p, line, sizeof line, MS(5000)));
     cr_assert(strstr(line, "web <"), "%s", line);
+    /* The Dynamo's own tree under it: its actor and its HTTP server. */
+    cr_assert(proc_line(&p, line, sizeof line, MS(5000)));
+    cr_assert(strstr(line, "dynamo <"), "%s", line);
+    cr_assert(proc_line(&p, line, sizeof line, MS(5000)));
+    cr_assert(strstr(line, "http <"), "%s", line);
     proc_send(&p, "push 7");
     expect_line(&p, "ok");
     proc_send(&p, "status");
@@ -171,7 +221,7 @@ Test(stacker_node, console_then_sigterm_exits_0)
 Test(stacker_node, crashing_past_the_intensity_exits_1_with_a_clear_report)
 {
     proc_t p;
-    proc_start(&p, (char *[]){STACKER_BIN, NULL});
+    proc_start(&p, (char *[]){STACKER_BIN, "--port", "0", NULL});
     for (int i = 0; i < 4; i++) {
         proc_send(&p, "pop");
         expect_line(&p, "error: called actor exited before replying");
