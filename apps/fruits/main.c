@@ -1,54 +1,22 @@
 /*
- * fruits: the template example as a node.
+ * fruits: the template example as a node, what `dynctl start apps/fruits` runs.
  *
- *   fruits [--port N] [--env dev|test|prod] [--schedulers N]
+ *   fruits [--env dev|test|prod] [--port N] [--host ADDR] [--schedulers N] [--control PATH]
  *
- * Serves on 127.0.0.1:N (default 4001) until SIGTERM or SIGINT; prints the address once it
- * serves. Exit status as act_node_run's: 0 after a requested stop, 2 if it could not start.
+ * Serves on 127.0.0.1:4001 (the environment's port) until SIGTERM, SIGINT or `dynctl stop`;
+ * prints the address once it serves. Exit statuses in dynamo/node.h.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "fruits.h"
 
-static void started(void *arg)
-{
-    (void)arg;
-    dyn_info_t info;
-    if (dyn_info("fruits", &info) == 0) {
-        printf("fruits: serving on http://%s:%u (%s)\n", info.host, info.port,
-               dyn_env_name(info.env));
-        fflush(stdout);
-    }
-}
-
-static int usage(void)
-{
-    fprintf(stderr, "usage: fruits [--port N] [--env dev|test|prod] [--schedulers N]\n");
-    return 2;
-}
+static const dyn_node_t node = {
+    .app = &fruits_app,
+    .dynamo = &fruits_dynamo,
+    .dev = &fruits_dev,
+    .test = &fruits_test,
+    .prod = &fruits_prod,
+};
 
 int main(int argc, char **argv)
 {
-    act_node_opts_t opts = {.started = started};
-    for (int i = 1; i < argc; i++) {
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(argv[i], "--port") == 0 && v) {
-            char *end;
-            long p = strtol(v, &end, 10);
-            if (*end || p < 0 || p > 65535)
-                return usage();
-            fruits_dynamo.port = (uint16_t)p;
-        } else if (strcmp(argv[i], "--env") == 0 && v) {
-            if (dyn_env_parse(v, &fruits_dynamo.env) != 0)
-                return usage();
-        } else if (strcmp(argv[i], "--schedulers") == 0 && v) {
-            opts.system.schedulers = (unsigned)atoi(v);
-        } else {
-            return usage();
-        }
-        i++;
-    }
-    return act_node_run(&fruits_app, &opts);
+    return dyn_node_main(&node, argc, argv);
 }

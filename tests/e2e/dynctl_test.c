@@ -244,6 +244,8 @@ Test(dynctl, help_and_errors_have_clear_messages_and_statuses)
     cr_assert(strstr(out, "dynamo_add_web"), "%s", out);
     cr_assert_eq(DYNCTL("ping", proj), 3, "%s", out);
     cr_assert(strstr(out, "shop (dev) is not running"), "%s", out);
+    cr_assert_eq(sh("cd '%s/..' && %s ping shop", proj, DYNCTL_BIN), 3, "a relative PATH: %s", out);
+    cr_assert(strstr(out, "shop (dev) is not running"), "%s", out);
     cr_assert_eq(DYNCTL("stop", proj), 3, "%s", out);
     cr_assert_eq(DYNCTL("start --env staging", proj), 2, "%s", out);
     cr_assert_eq(sh("%s secret | tr -d '\\n' | wc -c", DYNCTL_BIN), 0);

@@ -24,6 +24,7 @@ static int fruits_start(const act_app_t *app, act_pid_t *top)
 const act_app_t fruits_app = {
     .name = "fruits",
     .version = "0.1.0",
+    .deps = (const char *const[]){"dynamo", NULL},
     .start = fruits_start,
     .type = ACT_APP_PERMANENT,
 };

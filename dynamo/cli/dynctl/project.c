@@ -89,17 +89,18 @@ static void fill(dynctl_project_t *p, const char *env, const char *node)
 static int enter(const char *path, dynctl_project_t *p)
 {
     struct stat st;
-    if (stat(path, &st) != 0 && errno == EACCES)
-        return dynctl_fail(DYNCTL_EXIT_DENIED, "permission denied: cannot reach %s", path);
     if (stat(path, &st) != 0)
-        return dynctl_fail(DYNCTL_EXIT_NO_PROJECT, "no such project: %s: %s", path,
-                           strerror(errno));
+        return errno == EACCES
+                   ? dynctl_fail(DYNCTL_EXIT_DENIED, "permission denied: cannot reach %s", path)
+                   : dynctl_fail(DYNCTL_EXIT_NO_PROJECT, "no such project: %s: %s", path,
+                                 strerror(errno));
     if (!S_ISDIR(st.st_mode))
         return dynctl_fail(DYNCTL_EXIT_NO_PROJECT, "no such project: %s is not a directory", path);
-    if (chdir(path) != 0 && errno == EACCES)
-        return dynctl_fail(DYNCTL_EXIT_DENIED, "permission denied: cannot enter %s", path);
     if (chdir(path) != 0)
-        return dynctl_fail(DYNCTL_EXIT_NO_PROJECT, "cannot enter %s: %s", path, strerror(errno));
+        return errno == EACCES
+                   ? dynctl_fail(DYNCTL_EXIT_DENIED, "permission denied: cannot enter %s", path)
+                   : dynctl_fail(DYNCTL_EXIT_NO_PROJECT, "cannot enter %s: %s", path,
+                                 strerror(errno));
     if (!getcwd(p->root, sizeof p->root))
         return dynctl_fail(DYNCTL_EXIT_FAILED, "%s: %s", path, strerror(errno));
     if (!is_dynamo_project())

@@ -12,7 +12,7 @@ static const dyn_plug_spec_t plugs[] = {
 dyn_dynamo_t fruits_dynamo = {
     .name = "fruits",
     .env = DYN_ENV_DEV,
-    .endpoint = &fruits_router,
+    .web = &fruits_web, /* web/: the router and templates (CMakeLists.txt) */
     DYN_PLUGS(plugs),
     .port = 4001,
 };
