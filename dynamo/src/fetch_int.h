@@ -36,6 +36,38 @@
 /* The session plug's fetcher: loads the session into the conn and returns it. */
 typedef dyn_conn_t *(*dyn__session_fetch_fn)(dyn_conn_t *conn);
 
+/* ---- for the framework's own files (fetch.c, params.c, cookie.c, conn.c) ------------------ */
+
+struct dyn__upload;
+
+/* What the fetches of one request made, in its arena (conn->fetch). */
+typedef struct dyn__fetch {
+    dyn_map_t *query;            /* the query string's parameters */
+    dyn_map_t *body;             /* the body's parameters */
+    dyn_map_t *cookies;          /* the request's cookies, name -> string */
+    dyn_map_t *resp_cookies;     /* name -> Set-Cookie value, written before the head */
+    struct dyn__upload *uploads; /* this request's file parts, newest first */
+    bool body_streamed;          /* a multipart body went to its parts: none to keep whole */
+} dyn__fetch_t;
+
+/* The request's fetch state, made on first use (fails the request if memory runs out). */
+dyn__fetch_t *dyn__fetch_state(dyn_conn_t *conn);
+
+/* dyn_param_value's answer for a name that is not a top-level key of params: fails the
+ * request before the params fetch, else reads a nested key ("user[name]"). */
+const dyn_value_t *dyn__param_missing(dyn_conn_t *conn, const char *name);
+
+/* The cookies fetch (cookie.c): parses the Cookie headers into conn->fetch->cookies. */
+void dyn__fetch_cookies(dyn_conn_t *conn);
+
+/* dyn_param's text of a scalar that is not a string (a JSON number or boolean), in the arena;
+ * NULL for null, lists, maps and pointers. */
+const char *dyn__param_text(dyn_conn_t *conn, const dyn_value_t *v);
+
+/* Writes the response cookies as Set-Cookie headers: the conn runs it once, after the
+ * before-send callbacks (which may still set cookies), as the head is about to go out. */
+void dyn__resp_cookies_write(dyn_conn_t *conn);
+
 /* Fails the request with DYN_ENOTFETCHED unless every part in `what` (DYN_FETCH_*) was
  * fetched. The text is the reader's description (printf-style) followed by " read before
  * dyn_fetch(conn, DYN_FETCH_<PART>)", naming the first missing part:
