@@ -34,8 +34,15 @@ static int hexval(unsigned char c)
 
 ssize_t dyn_percent_decode(char *dst, const char *src, size_t len, unsigned flags)
 {
+    /* Most bytes need nothing: copy them in one tight loop until an escape (or a NUL). */
     size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
+    for (; o < len; o++) {
+        char ch = src[o];
+        if (ch == '%' || ch == '\0' || (ch == '+' && (flags & DYN_DECODE_PLUS)))
+            break;
+        dst[o] = ch;
+    }
+    for (size_t i = o; i < len; i++) {
         unsigned char c = (unsigned char)src[i];
         if (c == '%') {
             if (len - i < 3)

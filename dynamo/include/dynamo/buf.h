@@ -37,7 +37,8 @@ DYN_API void dyn_buf_put(dyn_buf_t *b, const void *data, size_t len);
 DYN_API void dyn_buf_puts(dyn_buf_t *b, const char *s);
 DYN_API __attribute__((format(printf, 2, 3))) void dyn_buf_printf(dyn_buf_t *b, const char *fmt,
                                                                   ...);
-DYN_API void dyn_buf_vprintf(dyn_buf_t *b, const char *fmt, va_list ap);
+DYN_API __attribute__((format(printf, 2, 0))) void dyn_buf_vprintf(dyn_buf_t *b, const char *fmt,
+                                                                   va_list ap);
 /* Appends s[0..len) HTML-escaped: & < > " ' become entities, so the text is safe in element
  * content and in quoted attribute values; NUL bytes become U+FFFD. */
 DYN_API void dyn_buf_html(dyn_buf_t *b, const char *s, size_t len);
