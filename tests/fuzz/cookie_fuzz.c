@@ -11,12 +11,22 @@
  *
  *   build/fuzz/tests/fuzz/cookie_fuzz tests/fuzz/corpus/cookie -dict=tests/fuzz/cookie.dict
  */
-#include <assert.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cookie_int.h"
+
+/* An invariant that holds in every build (assert would vanish under NDEBUG, which the fuzz
+ * build's RelWithDebInfo sets): a violation aborts, which libFuzzer reports with the input. */
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
 
 static bool token(const char *s, size_t n)
 {
@@ -44,25 +54,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     uint32_t max = data[0] & 1 ? 3 : 200, max_size = data[0] & 1 ? 16 : 4096;
     char *s = malloc(size);
-    assert(s);
+    CHECK(s);
     memcpy(s, data + 1, size - 1);
     s[size - 1] = '\0';
     size_t len = strlen(s);
     dyn_arena_t *a = dyn_arena_new();
-    assert(a);
+    CHECK(a);
 
     dyn_map_t *m = dyn_map_new(a);
-    assert(dyn__cookies_parse(m, s, len, max, max_size) == 0);
-    assert(dyn_map_len(m) <= max);
+    CHECK(dyn__cookies_parse(m, s, len, max, max_size) == 0);
+    CHECK(dyn_map_len(m) <= max);
     dyn_str_t k;
     const dyn_value_t *v;
     for (size_t i = 0; dyn_map_at(m, i, &k, &v); i++) {
-        assert(token(k.ptr, k.len));
-        assert(v->type == DYN_V_STR && v->s.ptr[v->s.len] == '\0');
-        assert(k.len + v->s.len + 1 <= max_size);
+        CHECK(token(k.ptr, k.len));
+        CHECK(v->type == DYN_V_STR && v->s.ptr[v->s.len] == '\0');
+        CHECK(k.len + v->s.len + 1 <= max_size);
         for (size_t j = 0; j < v->s.len; j++)
-            assert((unsigned char)v->s.ptr[j] >= 0x20 && v->s.ptr[j] != 0x7f);
-        assert(!strchr(v->s.ptr, ';'));
+            CHECK((unsigned char)v->s.ptr[j] >= 0x20 && v->s.ptr[j] != 0x7f);
+        CHECK(!strchr(v->s.ptr, ';'));
     }
 
     /* name \x01 value \x01 path \x01 domain */
@@ -82,14 +92,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dyn_buf_t b;
     dyn_buf_init(&b, a, 64);
     int rc = dyn__cookie_format(&b, s, parts[1] ? parts[1] : "", &o, 1700000000, NULL, 0);
-    assert(rc == 0 || rc == DYN_EBADHEADER);
+    CHECK(rc == 0 || rc == DYN_EBADHEADER);
     if (rc == 0) {
-        assert(!b.failed);
-        assert(!strpbrk(b.data, "\r\n"));
+        CHECK(!b.failed);
+        CHECK(!strpbrk(b.data, "\r\n"));
         /* One ';' per attribute written, none from the name, value, path or domain. */
         size_t attrs = 1 + (o.domain != NULL) + (o.max_age != 0) * 2 + o.secure + 1 +
                        (o.same_site != DYN_SAME_SITE_OMIT);
-        assert(count(b.data, ';') == attrs);
+        CHECK(count(b.data, ';') == attrs);
     }
     dyn_arena_free(a);
     free(s);

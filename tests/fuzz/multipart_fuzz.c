@@ -13,13 +13,23 @@
  *   build/fuzz/tests/fuzz/multipart_fuzz tests/fuzz/corpus/multipart \
  *       -dict=tests/fuzz/multipart.dict
  */
-#include <assert.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "multipart_int.h"
+
+/* An invariant that holds in every build (assert would vanish under NDEBUG, which the fuzz
+ * build's RelWithDebInfo sets): a violation aborts, which libFuzzer reports with the input. */
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
 
 typedef struct reader {
     const uint8_t *data;
@@ -50,9 +60,9 @@ static void check_uploads(const dyn_value_t *v, const dyn__mp_limits_t *lim)
     if (v->type == DYN_V_PTR) {
         const dyn_upload_t *u = v->p;
         struct stat st;
-        assert(fstat(u->fd, &st) == 0);
-        assert((uint64_t)st.st_size == u->size);
-        assert(u->size <= lim->max_file_size);
+        CHECK(fstat(u->fd, &st) == 0);
+        CHECK((uint64_t)st.st_size == u->size);
+        CHECK(u->size <= lim->max_file_size);
     } else if (v->type == DYN_V_LIST) {
         for (size_t i = 0; i < dyn_list_len(v->l); i++)
             check_uploads(dyn_list_at(v->l, i), lim);
@@ -61,8 +71,8 @@ static void check_uploads(const dyn_value_t *v, const dyn__mp_limits_t *lim)
         for (size_t i = 0; dyn_map_at(v->m, i, NULL, &e); i++)
             check_uploads(e, lim);
     } else if (v->type == DYN_V_STR) {
-        assert(v->s.len <= lim->form.max_value_len);
-        assert(dyn_utf8_valid(v->s.ptr, v->s.len));
+        CHECK(v->s.len <= lim->form.max_value_len);
+        CHECK(dyn_utf8_valid(v->s.ptr, v->s.len));
     }
 }
 
@@ -95,19 +105,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const dyn__mp_limits_t *lim = data[1] & 1 ? &small : &generous;
     reader_t r = {data + 2, size - 2, 0, data[0] % 65, data[1]};
     dyn_arena_t *a = dyn_arena_new();
-    assert(a);
+    CHECK(a);
     dyn_map_t *m = dyn_map_new(a);
     dyn__upload_t *ups = NULL;
     char err[200];
     int rc = dyn__multipart_read(a, "XyZ", read_piece, &r, lim, m, &ups, err, sizeof err);
-    assert(rc == 0 || rc == DYN_EBADENCODING || rc == DYN_ELIMIT || rc == HTTP_ETOOLARGE);
+    CHECK(rc == 0 || rc == DYN_EBADENCODING || rc == DYN_ELIMIT || rc == HTTP_ETOOLARGE);
     if (rc == 0) {
         dyn_value_t root = dyn_vmap(m);
         check_uploads(&root, lim);
         unsigned files = 0;
         for (dyn__upload_t *u = ups; u; u = u->next)
             files++;
-        assert(files <= lim->max_files);
+        CHECK(files <= lim->max_files);
     }
     dyn_arena_free(a);
     return 0;

@@ -11,23 +11,33 @@
  *
  *   build/fuzz/tests/fuzz/params_fuzz tests/fuzz/corpus/params -dict=tests/fuzz/params.dict
  */
-#include <assert.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dynamo/json.h"
 #include "dynamo/uri.h"
 
+/* An invariant that holds in every build (assert would vanish under NDEBUG, which the fuzz
+ * build's RelWithDebInfo sets): a violation aborts, which libFuzzer reports with the input. */
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
+
 static void check(const dyn_value_t *v, bool any, unsigned depth, unsigned max_depth)
 {
-    assert(depth <= max_depth + 2); /* a root key, its levels, one list item */
+    CHECK(depth <= max_depth + 2); /* a root key, its levels, one list item */
     switch (v->type) {
     case DYN_V_STR:
-        assert(v->s.ptr[v->s.len] == '\0');
+        CHECK(v->s.ptr[v->s.len] == '\0');
         if (!any) {
-            assert(!memchr(v->s.ptr, '\0', v->s.len));
-            assert(dyn_utf8_valid(v->s.ptr, v->s.len));
+            CHECK(!memchr(v->s.ptr, '\0', v->s.len));
+            CHECK(dyn_utf8_valid(v->s.ptr, v->s.len));
         }
         break;
     case DYN_V_LIST:
@@ -38,13 +48,13 @@ static void check(const dyn_value_t *v, bool any, unsigned depth, unsigned max_d
         dyn_str_t k;
         const dyn_value_t *e;
         for (size_t i = 0; dyn_map_at(v->m, i, &k, &e); i++) {
-            assert(k.ptr[k.len] == '\0');
+            CHECK(k.ptr[k.len] == '\0');
             check(e, any, depth + 1, max_depth);
         }
         break;
     }
     default:
-        assert(!"params hold only strings, lists and maps");
+        CHECK(0 && "params hold only strings, lists and maps");
     }
 }
 
@@ -63,10 +73,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *s = (const char *)data + 1;
     size_t len = size - 1;
     dyn_arena_t *a = dyn_arena_new();
-    assert(a);
+    CHECK(a);
     dyn_map_t *m = dyn_map_new(a);
     int rc = dyn_urlencoded_params(s, len, m, lim);
-    assert(rc == 0 || rc == DYN_EBADENCODING || rc == DYN_ELIMIT);
+    CHECK(rc == 0 || rc == DYN_EBADENCODING || rc == DYN_ELIMIT);
     if (rc == 0) {
         dyn_value_t root = dyn_vmap(m);
         check(&root, lim->any_bytes, 0, lim->max_depth ? lim->max_depth : 32);
@@ -84,8 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         dyn_buf_t b;
         dyn_buf_init(&b, a, 256);
-        assert(dyn_json_encode(&b, &root, NULL, 0) == 0);
-        assert(dyn_utf8_valid(b.data, b.len));
+        CHECK(dyn_json_encode(&b, &root, NULL, 0) == 0);
+        CHECK(dyn_utf8_valid(b.data, b.len));
     }
     dyn_arena_free(a);
     return 0;
