@@ -86,7 +86,7 @@ typedef struct dyn_limits {
     uint32_t max_params;           /* [1000] pairs of a query string or a form; named parts of a
                                       multipart body */
     uint32_t max_param_depth;      /* [32] nesting of a parameter key ("a[b][]" has 2) or of a
-                                      JSON document */
+                                      JSON document (128 at most) */
     uint32_t max_key_len;          /* [1024] bytes of a decoded parameter name */
     uint32_t max_value_len;        /* [1 MiB] bytes of a decoded query or form value or of a
                                       multipart field (files have max_file_size) */
