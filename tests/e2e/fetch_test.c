@@ -102,8 +102,23 @@ static void start(bool named)
     cr_assert(port);
 }
 
+/* Temporary files of the test (uploaded, a cookie jar), removed by .fini however it ends. */
+static char made[4][64];
+static int nmade;
+
+static void temp_file(char *tmpl)
+{
+    int fd = mkstemp(tmpl);
+    cr_assert(fd >= 0);
+    close(fd);
+    if (nmade < 4)
+        snprintf(made[nmade++], sizeof made[0], "%s", tmpl);
+}
+
 static void stop(void)
 {
+    for (int i = 0; i < nmade; i++)
+        unlink(made[i]);
     if (act_system_running()) {
         dyn_stop("e2e_fetch", MS(5000));
         act_system_stop();
@@ -231,9 +246,7 @@ Test(fetch, a_curl_upload_arrives_whole_and_its_file_goes_with_the_request, .ini
      .fini = stop)
 {
     char file[] = "/tmp/dyn_e2e_up_XXXXXX";
-    int tfd = mkstemp(file);
-    cr_assert(tfd >= 0);
-    close(tfd);
+    temp_file(file);
     uint64_t sum = make_file(file, (3u << 20) / 2); /* 1.5 MiB: many reads, 100-continue */
     char form_file[128], out[4096], want[256];
     snprintf(form_file, sizeof form_file, "file=@%s;type=image/png;filename=holiday.png", file);
@@ -249,16 +262,13 @@ Test(fetch, a_curl_upload_arrives_whole_and_its_file_goes_with_the_request, .ini
     for (int i = 0; i < 200 && dir_entries(upload_dir) != 0; i++)
         usleep(10000);
     cr_assert_eq(dir_entries(upload_dir), 0, "the upload outlived its request");
-    unlink(file);
     check_stop();
 }
 
 Test(fetch, an_unnamed_upload_leaves_no_descriptor_behind, .init = start_unnamed, .fini = stop)
 {
     char file[] = "/tmp/dyn_e2e_up_XXXXXX";
-    int tfd = mkstemp(file);
-    cr_assert(tfd >= 0);
-    close(tfd);
+    temp_file(file);
     make_file(file, 100000);
     char form_file[128], out[4096];
     snprintf(form_file, sizeof form_file, "file=@%s", file);
@@ -273,7 +283,6 @@ Test(fetch, an_unnamed_upload_leaves_no_descriptor_behind, .init = start_unnamed
     for (int i = 0; i < 300 && fds_in(upload_dir) > 0; i++)
         usleep(10000);
     cr_assert_eq(fds_in(upload_dir), 0, "an upload's descriptor outlived its request");
-    unlink(file);
     check_stop();
 }
 
@@ -318,9 +327,7 @@ Test(fetch, limits_answer_413_400_415_and_are_not_crashes, .init = start_named, 
     cr_assert_eq(status, 413, "%s", out);
     /* A body past the HTTP server's max_body_size (4 MiB): refused from its Content-Length. */
     char file[] = "/tmp/dyn_e2e_big_XXXXXX";
-    int tfd = mkstemp(file);
-    cr_assert(tfd >= 0);
-    close(tfd);
+    temp_file(file);
     make_file(file, 5u << 20);
     char data_file[128];
     snprintf(data_file, sizeof data_file, "@%s", file);
@@ -335,7 +342,6 @@ Test(fetch, limits_answer_413_400_415_and_are_not_crashes, .init = start_named, 
     const char *a3[] = {"-F", form_file, url("/upload"), NULL};
     curl(out, sizeof out, &status, a3);
     cr_assert_eq(status, 413, "%s", out);
-    unlink(file);
     /* Malformed JSON, an unknown media type. */
     const char *a4[] = {"-H", "content-type: application/json", "--data", "{\"a\":", url("/echo/1"),
                         NULL};
@@ -364,9 +370,7 @@ Test(fetch, limits_answer_413_400_415_and_are_not_crashes, .init = start_named, 
 Test(fetch, cookies_round_trip_through_curls_jar, .init = start_named, .fini = stop)
 {
     char jar[] = "/tmp/dyn_e2e_jar_XXXXXX";
-    int jfd = mkstemp(jar);
-    cr_assert(jfd >= 0);
-    close(jfd);
+    temp_file(jar);
     char out[4096];
     int status;
     const char *args[] = {"-b", jar, "-c", jar, url("/cookies"), NULL};
@@ -381,6 +385,5 @@ Test(fetch, cookies_round_trip_through_curls_jar, .init = start_named, .fini = s
     cr_assert_eq(curl(out, sizeof out, &status, head), 0);
     cr_assert(strstr(out, "set-cookie: visits=10; Path=/; Expires="), "%s", out);
     cr_assert(strstr(out, "; Max-Age=3600; HttpOnly; SameSite=Lax\r\n"), "%s", out);
-    unlink(jar);
     check_stop();
 }
