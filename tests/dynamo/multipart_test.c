@@ -21,7 +21,7 @@ static void fini(void)
 {
     for (int i = 0; i < 2; i++)
         if (made_dir[i][0]) {
-            char path[sizeof made_dir[0] + 8];
+            char path[256];
             snprintf(path, sizeof path, "%s/kept", made_dir[i]);
             unlink(path);
             rmdir(made_dir[i]);
