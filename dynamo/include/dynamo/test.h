@@ -54,6 +54,9 @@ DYN_API int dyn_test_status(const dyn_conn_t *conn);
 DYN_API const char *dyn_test_body(const dyn_conn_t *conn, size_t *len);
 DYN_API size_t dyn_test_chunks(const dyn_conn_t *conn);
 DYN_API bool dyn_test_sent(const dyn_conn_t *conn);
+/* True if the exchange was cut (a failure after a streamed response had started: a real
+ * client would see the connection close before the end of the body). */
+DYN_API bool dyn_test_aborted(const dyn_conn_t *conn);
 
 /* Frees a test conn and everything of its request (cleanups run). NULL is ignored. */
 DYN_API void dyn_test_conn_free(dyn_conn_t *conn);

@@ -1,0 +1,84 @@
+/*
+ * The request id plug (plug.h, Plug.RequestId): keeps a valid incoming id, else makes one, and
+ * puts it on the conn and the response.
+ *
+ * A valid id is 20 to 200 characters of [A-Za-z0-9+/=_.-]: what other servers' ids look like,
+ * and nothing that could split a log line or a logfmt field. New ids are 20 characters of
+ * base64url from a per-thread generator (splitmix64 seeded from getrandom): unique, not
+ * secret, and no system call per request.
+ */
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "../conn_int.h"
+
+#define ID_LEN 20
+
+static const dyn_request_id_opts_t defaults = {.header = "x-request-id"};
+
+static __thread uint64_t rng;
+static __thread bool seeded;
+
+static uint64_t next(void)
+{
+    if (ACT_UNLIKELY(!seeded)) {
+        if (getrandom(&rng, sizeof rng, GRND_NONBLOCK) != sizeof rng) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            rng = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uintptr_t)&ts;
+        }
+        seeded = true;
+    }
+    uint64_t z = (rng += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+static bool valid(const char *s)
+{
+    if (!s)
+        return false;
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char ch = s[n];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '+' || ch == '/' || ch == '=' || ch == '_' || ch == '.' || ch == '-'))
+            return false;
+        if (n > 200)
+            return false;
+    }
+    return n >= 20 && n <= 200;
+}
+
+static int init(const void *opts, void **state)
+{
+    const dyn_request_id_opts_t *o = opts;
+    *state = (void *)(o && o->header ? o : &defaults);
+    return 0;
+}
+
+static dyn_conn_t *call(dyn_conn_t *c, void *state)
+{
+    const dyn_request_id_opts_t *o = state;
+    const char *id = dyn_conn_req_header(c, o->header);
+    if (!valid(id)) {
+        static const char b64[] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        char *s = dyn_alloc(c, ID_LEN + 1);
+        uint64_t r[2] = {next(), next()};
+        for (int i = 0; i < ID_LEN; i++)
+            s[i] = b64[(r[i / 10] >> (6 * (i % 10))) & 63];
+        s[ID_LEN] = '\0';
+        id = s;
+    }
+    c->request_id = id;
+    return dyn_put_resp_header(c, o->header, id);
+}
+
+const dyn_plug_t dyn_plug_request_id = {
+    .name = "request_id",
+    .init = init,
+    .call = call,
+};

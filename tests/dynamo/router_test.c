@@ -1,0 +1,166 @@
+/*
+ * Routers through the test helpers: the seed's routes (static, dynamic segments, globs, guards,
+ * forward with script_name/path_info), hooks in order, halt, the gentle exception, 404 and 405.
+ */
+#include <string.h>
+
+#include "dyn_util.h"
+
+TestSuite(router, .init = dy_init, .fini = dy_fini, .timeout = TMO(30));
+
+/* ---- the seed's application router ---- */
+
+static dyn_conn_t *hello_world(dyn_conn_t *conn)
+{
+    return dyn_resp(conn, 200, "Hello world");
+}
+
+static dyn_conn_t *put_user(dyn_conn_t *conn)
+{
+    return dyn_resp(conn, 200, dyn_sprintf(conn, "Got user id: %s", dyn_param(conn, "user_id")));
+}
+
+static dyn_conn_t *hello_any(dyn_conn_t *conn)
+{
+    return dyn_resp(conn, 200, "Match all routes starting with /hello");
+}
+
+static bool known_section(dyn_conn_t *conn)
+{
+    const char *s = dyn_param(conn, "section");
+    return strcmp(s, "contact") == 0 || strcmp(s, "about") == 0;
+}
+
+static dyn_conn_t *section(dyn_conn_t *conn)
+{
+    return dyn_resp(conn, 200, dyn_sprintf(conn, "section %s", dyn_param(conn, "section")));
+}
+
+static dyn_conn_t *any_section(dyn_conn_t *conn)
+{
+    return dyn_resp(conn, 200, "other section");
+}
+
+static dyn_conn_t *files(dyn_conn_t *conn)
+{
+    const dyn_value_t *v = dyn_param_value(conn, "path");
+    return dyn_resp(conn, 200,
+                    dyn_sprintf(conn, "%s (%zu)", dyn_param(conn, "path"),
+                                v && v->type == DYN_V_LIST ? dyn_list_len(v->l) : 99));
+}
+
+static dyn_conn_t *where(dyn_conn_t *conn)
+{
+    return dyn_resp(conn, 200,
+                    dyn_sprintf(conn, "script_name=%s path_info=%s id=%s",
+                                dyn_conn_script_name_str(conn), dyn_conn_path_info_str(conn),
+                                dyn_param(conn, "id") ? dyn_param(conn, "id") : "-"));
+}
+
+static dyn_conn_t *first(dyn_conn_t *conn)
+{
+    return dyn_resp(conn, 200, "first");
+}
+
+static dyn_conn_t *second(dyn_conn_t *conn)
+{
+    return dyn_resp(conn, 200, "second");
+}
+
+DYN_ROUTER(posts_router, DYN_GET("/recent", where), DYN_GET("/", where),
+           DYN_POST("/:id/comments", where));
+
+DYN_ROUTER(app_router, DYN_GET("/hello/world", hello_world), DYN_PUT("/users/:user_id", put_user),
+           DYN_GET("/hello/*", hello_any),
+           DYN_GET("/section/:section", section, DYN_GUARD(known_section)),
+           DYN_GET("/section/:other", any_section), DYN_GET("/files/*path", files),
+           DYN_FORWARD("/posts", &posts_router), DYN_FORWARD("/users/:id/posts", &posts_router),
+           DYN_GET("/order/:x", first), DYN_GET("/order/fixed", second), DYN_ANY("/any", first));
+
+static void expect(http_method_t m, const char *target, int status, const char *body)
+{
+    dyn_conn_t *c = dy_run(&app_router, m, target);
+    cr_assert_eq(dyn_test_status(c), status, "%s %s: status %d, want %d (%s)", http_method_name(m),
+                 target, dyn_test_status(c), status, dyn_test_body(c, NULL));
+    if (body)
+        cr_assert_str_eq(dyn_test_body(c, NULL), body, "%s %s", http_method_name(m), target);
+    dyn_test_conn_free(c);
+}
+
+DY_TEST(router, static_route_answers)
+{
+    expect(HTTP_METHOD_GET, "/hello/world", 200, "Hello world");
+    expect(HTTP_METHOD_GET, "/hello//world/", 200, "Hello world");
+}
+
+DY_TEST(router, dynamic_segment_is_a_decoded_param)
+{
+    expect(HTTP_METHOD_PUT, "/users/42", 200, "Got user id: 42");
+    expect(HTTP_METHOD_PUT, "/users/jos%C3%A9%20v", 200, "Got user id: jos\xC3\xA9 v");
+}
+
+DY_TEST(router, glob_matches_the_rest_including_nothing)
+{
+    expect(HTTP_METHOD_GET, "/hello/there", 200, "Match all routes starting with /hello");
+    expect(HTTP_METHOD_GET, "/hello/a/b/c", 200, "Match all routes starting with /hello");
+    expect(HTTP_METHOD_GET, "/hello", 200, "Match all routes starting with /hello");
+}
+
+DY_TEST(router, named_glob_binds_its_segments)
+{
+    expect(HTTP_METHOD_GET, "/files/a/b%2Fc/d.txt", 200, "a/b/c/d.txt (3)");
+    expect(HTTP_METHOD_GET, "/files", 200, " (0)");
+}
+
+DY_TEST(router, guard_failing_falls_through_to_the_next_route)
+{
+    expect(HTTP_METHOD_GET, "/section/contact", 200, "section contact");
+    expect(HTTP_METHOD_GET, "/section/about", 200, "section about");
+    expect(HTTP_METHOD_GET, "/section/jobs", 200, "other section");
+}
+
+DY_TEST(router, first_declared_route_wins)
+{
+    expect(HTTP_METHOD_GET, "/order/fixed", 200, "first");
+}
+
+DY_TEST(router, forward_moves_the_prefix_to_script_name)
+{
+    expect(HTTP_METHOD_GET, "/posts/recent", 200, "script_name=/posts path_info=/recent id=-");
+    expect(HTTP_METHOD_GET, "/posts", 200, "script_name=/posts path_info=/ id=-");
+    expect(HTTP_METHOD_POST, "/users/7/posts/3/comments", 200,
+           "script_name=/users/7/posts path_info=/3/comments id=3");
+    expect(HTTP_METHOD_GET, "/users/7/posts/recent", 200,
+           "script_name=/users/7/posts path_info=/recent id=7");
+}
+
+DY_TEST(router, no_route_is_404_and_other_methods_are_405_with_allow)
+{
+    expect(HTTP_METHOD_GET, "/nothing/here", 404, NULL);
+    dyn_conn_t *c = dy_run(&app_router, HTTP_METHOD_DELETE, "/users/42");
+    cr_assert_eq(dyn_test_status(c), 405);
+    cr_assert_str_eq(dyn_get_resp_header(c, "allow"), "PUT");
+    dyn_test_conn_free(c);
+    c = dy_run(&app_router, HTTP_METHOD_POST, "/hello/world");
+    cr_assert_eq(dyn_test_status(c), 405);
+    cr_assert_str_eq(dyn_get_resp_header(c, "allow"), "GET, HEAD");
+    dyn_test_conn_free(c);
+    /* A forward matches any method: the inner router decides. */
+    expect(HTTP_METHOD_DELETE, "/posts/recent", 405, NULL);
+    expect(HTTP_METHOD_PATCH, "/any", 200, "first");
+}
+
+DY_TEST(router, head_matches_get_routes_without_a_body)
+{
+    dyn_conn_t *c = dy_run(&app_router, HTTP_METHOD_HEAD, "/hello/world");
+    cr_assert_eq(dyn_test_status(c), 200);
+    cr_assert_str_eq(dyn_test_body(c, NULL), "");
+    dyn_test_conn_free(c);
+}
+
+DY_TEST(router, bad_percent_encoding_is_400)
+{
+    expect(HTTP_METHOD_GET, "/hello/%zz", 400, NULL);
+    expect(HTTP_METHOD_GET, "/users/%00", 400, NULL);
+    expect(HTTP_METHOD_GET, "/hello/%4", 400, NULL);
+}
