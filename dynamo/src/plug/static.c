@@ -1,0 +1,463 @@
+/*
+ * The static plug (static.h, Plug.Static): files of a directory under a path prefix.
+ *
+ * Per request it costs, for a request outside the prefix, one comparison of the first
+ * segments; for a file: one openat2 (two when the client accepts gzip and no .gz exists),
+ * one fstat, and the send. The root directory is opened once at start (O_PATH) and every file
+ * is opened relative to it (static_path.c says why that is the wall against escapes).
+ *
+ * Small files (inline_max, 16 KiB by default) are read into the request's arena and go out
+ * with the head in one write: for a 4 KiB asset that is one pread and one write instead of a
+ * write, a sendfile and the connection's acknowledgement of the file range (a message and a
+ * fiber wake-up); larger files take sendfile(2) and never pass through user space.
+ *
+ * The descriptor is closed by an arena cleanup, so a request that fails between the open and
+ * the send (a before-send callback crashing) leaks nothing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../conn_int.h"
+#include "../pipeline_int.h"
+#include "../static_int.h"
+#include "actor/mem.h"
+
+#define DEFAULT_INLINE_MAX 16384
+#define MAX_AT_SEGS 16
+
+typedef struct state {
+    dyn_str_t at[MAX_AT_SEGS];
+    size_t nat;
+    char *at_buf;
+    char *root; /* the directory's path, for the lazy open and messages */
+    _Atomic int root_fd;
+    const char *cache_control; /* NULL: none */
+    const char *cache_control_vsn;
+    bool gzip;
+    size_t inline_max;
+    const dyn_static_opts_t *o; /* the user's (lists), or a zeroed default */
+} state_t;
+
+static const dyn_static_opts_t no_opts;
+
+static void deinit(void *arg)
+{
+    state_t *st = arg;
+    if (!st)
+        return;
+    int fd = atomic_load_explicit(&st->root_fd, memory_order_relaxed);
+    if (fd >= 0)
+        close(fd);
+    act_free(st->at_buf);
+    act_free(st->root);
+    act_free(st);
+}
+
+static int open_root(const char *path)
+{
+    return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+static __attribute__((format(printf, 2, 3))) void log_line(const dyn_dynamo_t *d, const char *fmt,
+                                                           ...)
+{
+    if (!act_report_enabled())
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    act_report_log(d && d->name ? d->name : "dynamo", line);
+}
+
+static int init(const void *opts, void **out)
+{
+    const dyn_static_opts_t *o = opts ? opts : &no_opts;
+    const dyn_dynamo_t *d = dyn_plug_dynamo();
+    const char *at = o->at ? o->at : d && d->static_route ? d->static_route : "/static";
+    const char *from = o->from ? o->from : d && d->static_root ? d->static_root : "priv/static";
+    if (at[0] != '/' || !from[0]) {
+        log_line(d, "static: the prefix \"%.100s\" is not an absolute path, or no root", at);
+        return ACT_EBADARG;
+    }
+    state_t *st = act_calloc(1, sizeof *st);
+    if (!st)
+        return ACT_ENOMEM;
+    st->o = o;
+    st->at_buf = act_strdup(at);
+    st->root = act_strdup(from);
+    if (!st->at_buf || !st->root) {
+        deinit(st);
+        return ACT_ENOMEM;
+    }
+    /* The prefix's segments, as the router splits paths (empty ones dropped). */
+    for (char *p = st->at_buf; *p;) {
+        while (*p == '/')
+            *p++ = '\0';
+        if (!*p)
+            break;
+        if (st->nat == MAX_AT_SEGS) {
+            deinit(st);
+            return ACT_EBADARG;
+        }
+        char *s = p;
+        while (*p && *p != '/')
+            p++;
+        st->at[st->nat++] = (dyn_str_t){s, (size_t)(p - s)};
+    }
+    dyn_env_t env = d ? d->env : DYN_ENV_PROD;
+    st->cache_control = o->cache_control     ? o->cache_control
+                        : env == DYN_ENV_DEV ? "no-cache"
+                                             : "public";
+    if (!st->cache_control[0])
+        st->cache_control = NULL;
+    st->cache_control_vsn =
+        o->cache_control_vsn ? o->cache_control_vsn : "public, max-age=31536000, immutable";
+    st->gzip = !o->gzip_off;
+    st->inline_max = o->inline_max ? o->inline_max : DEFAULT_INLINE_MAX;
+    int fd = open_root(st->root);
+    atomic_init(&st->root_fd, fd);
+    if (fd < 0)
+        log_line(d, "static: cannot open the root \"%.200s\" (%s); requests will try again",
+                 st->root, strerror(errno));
+    *out = st;
+    return 0;
+}
+
+/* The root's descriptor, opening it now if start-up could not. */
+static int root_fd(state_t *st)
+{
+    /* Relaxed: a descriptor number carries no data to publish; the loser of a race closes
+     * its own. */
+    int fd = atomic_load_explicit(&st->root_fd, memory_order_relaxed);
+    if (ACT_LIKELY(fd >= 0))
+        return fd;
+    int nfd = open_root(st->root);
+    if (nfd < 0)
+        return -1;
+    if (!atomic_compare_exchange_strong_explicit(&st->root_fd, &fd, nfd, memory_order_relaxed,
+                                                 memory_order_relaxed)) {
+        close(nfd);
+        return fd;
+    }
+    return nfd;
+}
+
+static bool listed(const char *const *list, const dyn_str_t *seg, bool prefix)
+{
+    for (; *list; list++) {
+        size_t n = strlen(*list);
+        if (prefix ? n <= seg->len && memcmp(seg->ptr, *list, n) == 0
+                   : n == seg->len && memcmp(seg->ptr, *list, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void close_fd(void *arg)
+{
+    close((int)(intptr_t)arg);
+}
+
+/* A file to send: its descriptor (closed with the request), its stat, whether it is the .gz
+ * variant. */
+typedef struct file {
+    int fd;
+    struct stat st;
+    bool gz;
+} file_t;
+
+/* Opens rel (len bytes in a buffer of PATH_MAX) as a regular file, the .gz variant first when
+ * allowed. Returns 1 with *f, 0 if there is none (or it is a directory: *is_dir), or -1. */
+static int open_file(dyn_conn_t *c, int root, char *rel, size_t len, bool gz_ok, file_t *f,
+                     bool *is_dir)
+{
+    *is_dir = false;
+    if (gz_ok && len + 4 < PATH_MAX) {
+        memcpy(rel + len, ".gz", 4);
+        int fd = dyn__open_beneath(root, rel);
+        rel[len] = '\0';
+        if (fd >= 0) {
+            dyn_arena_defer(c->arena, close_fd, (void *)(intptr_t)fd);
+            if (fstat(fd, &f->st) == 0 && S_ISREG(f->st.st_mode)) {
+                f->fd = fd;
+                f->gz = true;
+                return 1;
+            }
+        }
+    }
+    int fd = dyn__open_beneath(root, rel);
+    if (fd < 0)
+        return 0;
+    dyn_arena_defer(c->arena, close_fd, (void *)(intptr_t)fd);
+    if (fstat(fd, &f->st) != 0)
+        return 0;
+    if (S_ISDIR(f->st.st_mode)) {
+        *is_dir = true;
+        return 0;
+    }
+    if (!S_ISREG(f->st.st_mode))
+        return 0;
+    f->fd = fd;
+    f->gz = false;
+    return 1;
+}
+
+/* Evaluates every request field called name (a list may be split over several lines): a
+ * match in any is a match, an invalid one makes the whole invalid. */
+static int etag_fields(const dyn_conn_t *c, const char *name, const char *etag, bool weak,
+                       bool *present)
+{
+    size_t n;
+    const http_header_t *h = dyn_conn_req_headers(c, &n);
+    size_t nl = strlen(name);
+    int r = DYN__ETAG_NOMATCH;
+    *present = false;
+    for (size_t i = 0; i < n; i++) {
+        if (h[i].name_len != nl || strcasecmp(h[i].name, name) != 0)
+            continue;
+        *present = true;
+        int m = dyn__etag_list_match(h[i].value, etag, weak);
+        if (m == DYN__ETAG_INVALID)
+            return m;
+        if (m == DYN__ETAG_MATCH)
+            r = m;
+    }
+    return r;
+}
+
+/* The one field called name, or NULL when it is absent or repeated (a date field with more
+ * than one member is invalid). */
+static const char *single_field(const dyn_conn_t *c, const char *name)
+{
+    size_t n;
+    const http_header_t *h = dyn_conn_req_headers(c, &n);
+    size_t nl = strlen(name);
+    const char *v = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (h[i].name_len != nl || strcasecmp(h[i].name, name) != 0)
+            continue;
+        if (v)
+            return NULL;
+        v = h[i].value;
+    }
+    return v;
+}
+
+static bool date_field(const dyn_conn_t *c, const char *name, time_t now, time_t *out)
+{
+    const char *v = single_field(c, name);
+    return v && dyn__http_date_parse(v, strlen(v), now, out);
+}
+
+typedef enum verdict { SEND, NOT_MODIFIED, PRECONDITION_FAILED } verdict_t;
+
+/* RFC 9110 section 13.2.2: If-Match, else If-Unmodified-Since; then If-None-Match, else
+ * If-Modified-Since. */
+static verdict_t preconditions(const dyn_conn_t *c, const char *etag, time_t mtime, time_t now)
+{
+    bool present;
+    int m = etag_fields(c, "if-match", etag, false, &present);
+    time_t t;
+    if (present) {
+        if (m != DYN__ETAG_MATCH)
+            return PRECONDITION_FAILED;
+    } else if (date_field(c, "if-unmodified-since", now, &t) && mtime > t) {
+        return PRECONDITION_FAILED;
+    }
+    m = etag_fields(c, "if-none-match", etag, true, &present);
+    if (present) {
+        if (m == DYN__ETAG_MATCH)
+            return NOT_MODIFIED;
+    } else if (date_field(c, "if-modified-since", now, &t) && t <= now && mtime <= t) {
+        return NOT_MODIFIED;
+    }
+    return SEND;
+}
+
+/* If-Range (RFC 9110 section 13.1.5): true if the range may be served. A date is a strong
+ * validator only when it matches Last-Modified exactly. */
+static bool if_range(const dyn_conn_t *c, const char *etag, time_t mtime, time_t now)
+{
+    const char *v = single_field(c, "if-range");
+    if (!v)
+        return dyn_conn_req_header(c, "if-range") == NULL; /* repeated: invalid, serve whole */
+    if (v[0] == '"' || (v[0] == 'W' && v[1] == '/'))
+        return etag && v[0] == '"' && strcmp(v, etag) == 0;
+    time_t t;
+    return dyn__http_date_parse(v, strlen(v), now, &t) && t == mtime;
+}
+
+static dyn_conn_t *fail_status(dyn_conn_t *c, int status)
+{
+    c->error_status = status;
+    return dyn_halt(c);
+}
+
+static const char *content_type(const state_t *st, const char *rel, size_t len)
+{
+    const char *name = strrchr(rel, '/');
+    name = name ? name + 1 : rel;
+    if (st->o->content_types) {
+        const char *dot = strrchr(name, '.');
+        for (const dyn_static_type_t *t = st->o->content_types; t->name; t++)
+            if (strcmp(t->name, t->name[0] == '.' ? (dot ? dot : "") : name) == 0 ||
+                (t->name[0] == '.' && dot && strcasecmp(t->name, dot) == 0))
+                return t->type;
+    }
+    const char *t = dyn__mime_lookup(rel, len);
+    return t ? t : "application/octet-stream";
+}
+
+/* Redirects a directory URL without its trailing slash to the one with it (so the index's
+ * relative links resolve), keeping the query. */
+static dyn_conn_t *to_directory(dyn_conn_t *c)
+{
+    const char *q = dyn_conn_query(c);
+    dyn_conn_t *r = dyn_redirect_status(c, 301,
+                                        q[0] ? dyn_sprintf(c, "%s/?%s", dyn_conn_path(c), q)
+                                             : dyn_sprintf(c, "%s/", dyn_conn_path(c)));
+    return dyn_halt(r);
+}
+
+static dyn_conn_t *serve(dyn_conn_t *c, state_t *st, const dyn_str_t *segs, size_t n)
+{
+    char rel[PATH_MAX];
+    int len = n ? dyn__static_path(segs, n, rel, sizeof rel - sizeof "/.gz")
+                : snprintf(rel, sizeof rel, "."); /* the prefix itself: its index */
+    if (len == DYN__PATH_INVALID)
+        return fail_status(c, 400);
+    if (len < 0)
+        return c;
+    int root = root_fd(st);
+    if (root < 0)
+        return c;
+    bool is_get = dyn_conn_original_method(c) == HTTP_METHOD_GET;
+    const char *range = is_get ? dyn_conn_req_header(c, "range") : NULL;
+    bool gz_ok = st->gzip && !range && dyn__accepts_gzip(dyn_conn_req_header(c, "accept-encoding"));
+    file_t f;
+    bool is_dir;
+    int found = open_file(c, root, rel, (size_t)len, gz_ok, &f, &is_dir);
+    if (!found && is_dir && st->o->index) {
+        const char *path = dyn_conn_path(c);
+        if (path[strlen(path) - 1] != '/')
+            return to_directory(c);
+        int ilen =
+            snprintf(rel + len, sizeof rel - sizeof "/.gz" - (size_t)len, "/%s", st->o->index);
+        if (ilen <= 0 || (size_t)(len + ilen) >= sizeof rel - sizeof "/.gz")
+            return c;
+        len += ilen;
+        found = open_file(c, root, rel, (size_t)len, gz_ok, &f, &is_dir);
+    }
+    if (!found)
+        return c;
+
+    time_t now = time(NULL);
+    time_t mtime = f.st.st_mtim.tv_sec;
+    bool vsn = strncmp(dyn_conn_query(c), "vsn=", 4) == 0;
+    char etag[48];
+    snprintf(etag, sizeof etag, "\"%llx-%llx%s\"", (unsigned long long)f.st.st_size,
+             (unsigned long long)f.st.st_mtim.tv_sec * 1000000000ull +
+                 (unsigned long long)f.st.st_mtim.tv_nsec,
+             f.gz ? "-gz" : "");
+    char last_modified[DYN__HTTP_DATE_LEN + 1];
+    dyn__http_date_format(mtime, last_modified);
+
+    verdict_t v = preconditions(c, etag, mtime, now);
+    if (v == PRECONDITION_FAILED)
+        return fail_status(c, 412);
+
+    if (st->gzip)
+        dyn_put_resp_header(c, "vary", "accept-encoding");
+    const char *cc = vsn ? st->cache_control_vsn : st->cache_control;
+    if (cc)
+        dyn_put_resp_header(c, "cache-control", cc);
+    if (!vsn)
+        dyn_put_resp_header(c, "etag", etag);
+    dyn_put_resp_header(c, "last-modified", last_modified);
+    if (v == NOT_MODIFIED)
+        return dyn_halt(dyn_send(c, 304, ""));
+
+    dyn_put_resp_content_type(c, content_type(st, rel, (size_t)len), NULL);
+    dyn_put_resp_header(c, "accept-ranges", "bytes");
+    if (f.gz)
+        dyn_put_resp_header(c, "content-encoding", "gzip");
+    if (st->o->headers)
+        for (const dyn_static_header_t *h = st->o->headers; h->name; h++)
+            dyn_put_resp_header(c, h->name, h->value);
+
+    uint64_t size = (uint64_t)f.st.st_size;
+    uint64_t off = 0, count = size;
+    int status = 200;
+    if (range && if_range(c, vsn ? NULL : etag, mtime, now)) {
+        dyn__range_t r;
+        switch (dyn__range_parse(range, size, &r)) {
+        case DYN__RANGE_ONE:
+            if (r.first != 0 || r.last != size - 1) {
+                status = 206;
+                off = r.first;
+                count = r.last - r.first + 1;
+                dyn_put_resp_header(
+                    c, "content-range",
+                    dyn_sprintf(c, "bytes %llu-%llu/%llu", (unsigned long long)r.first,
+                                (unsigned long long)r.last, (unsigned long long)size));
+            }
+            break;
+        case DYN__RANGE_UNSATISFIABLE:
+            dyn_put_resp_header(c, "content-range",
+                                dyn_sprintf(c, "bytes */%llu", (unsigned long long)size));
+            dyn_put_resp_content_type(c, "text/plain", "utf-8");
+            return dyn_halt(dyn_send(c, 416, "Range Not Satisfiable\n"));
+        default:
+            break;
+        }
+    }
+
+    /* HEAD (or GET rewritten from HEAD) sends no body: no need to read one. */
+    if (is_get && count <= st->inline_max) {
+        char *body = dyn_alloc(c, count ? count : 1);
+        ssize_t got = count ? pread(f.fd, body, count, (off_t)off) : 0;
+        if (got >= 0 && (uint64_t)got == count) {
+            dyn_resp_borrow(c, status, body, count);
+            return dyn_halt(dyn_send_resp(c));
+        }
+        /* Shorter than fstat said (changed under us): sendfile reports it by closing. */
+    }
+    return dyn_halt(dyn_send_file(c, status, f.fd, (off_t)off, count));
+}
+
+static dyn_conn_t *call(dyn_conn_t *c, void *arg)
+{
+    state_t *st = arg;
+    http_method_t m = dyn_conn_method(c);
+    if (m != HTTP_METHOD_GET && m != HTTP_METHOD_HEAD)
+        return c;
+    const dyn_str_t *segs;
+    size_t n = dyn_conn_path_info(c, &segs);
+    if (n < st->nat || (n == st->nat && !st->o->index))
+        return c;
+    for (size_t i = 0; i < st->nat; i++)
+        if (segs[i].len != st->at[i].len || memcmp(segs[i].ptr, st->at[i].ptr, segs[i].len) != 0)
+            return c;
+    segs += st->nat;
+    n -= st->nat;
+    if (n && (st->o->only || st->o->only_matching) &&
+        !(st->o->only && listed(st->o->only, &segs[0], false)) &&
+        !(st->o->only_matching && listed(st->o->only_matching, &segs[0], true)))
+        return c;
+    return serve(c, st, segs, n);
+}
+
+const dyn_plug_t dyn_plug_static = {
+    .name = "static",
+    .init = init,
+    .call = call,
+    .deinit = deinit,
+};
