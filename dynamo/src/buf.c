@@ -48,7 +48,7 @@ void dyn_buf_init(dyn_buf_t *b, dyn_arena_t *a, size_t cap)
 void dyn_buf_put(dyn_buf_t *b, const void *data, size_t len)
 {
     if (len == 0)
-        return; /* data may be NULL then: memcpy must not see it */
+        return;
     if (!reserve(b, len))
         return;
     memcpy(b->data + b->len, data, len);

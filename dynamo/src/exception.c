@@ -248,9 +248,11 @@ static void log_crash(dyn_conn_t *c, const act_failure_t *f)
     if (c->inst->env == DYN_ENV_DEV) {
         dyn_buf_printf(&b, "%s ", c->orig_method_str);
         dyn__log_value(&b, c->path);
-        dyn_buf_printf(&b, " crashed in %s: %s%s", c->failure->where, reason,
-                       f->text[0] ? ": " : "");
-        dyn__log_value(&b, f->text);
+        dyn_buf_printf(&b, " crashed in %s: %s", c->failure->where, reason);
+        if (f->text[0]) {
+            dyn_buf_puts(&b, ": ");
+            dyn__log_value(&b, f->text);
+        }
         if (c->request_id)
             dyn_buf_printf(&b, " [%s]", c->request_id);
     } else {

@@ -98,9 +98,11 @@ static dyn__rnode_t *lit_child(dyn_arena_t *a, dyn__rnode_t *node, dyn_str_t seg
     char *copy = dyn_arena_strndup(a, seg.ptr, seg.len);
     if (!nl || !child || !copy)
         return NULL;
-    memcpy(nl, node->lits, lo * sizeof *nl);
+    if (node->nlits) {
+        memcpy(nl, node->lits, lo * sizeof *nl);
+        memcpy(nl + lo + 1, node->lits + lo, (node->nlits - lo) * sizeof *nl);
+    }
     nl[lo] = (dyn__lit_t){{copy, seg.len}, child};
-    memcpy(nl + lo + 1, node->lits + lo, (node->nlits - lo) * sizeof *nl);
     node->lits = nl;
     node->nlits++;
     return child;

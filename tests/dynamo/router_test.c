@@ -164,3 +164,157 @@ DY_TEST(router, bad_percent_encoding_is_400)
     expect(HTTP_METHOD_GET, "/users/%00", 400, NULL);
     expect(HTTP_METHOD_GET, "/hello/%4", 400, NULL);
 }
+
+/* ---- hooks ---- */
+
+static dyn_conn_t *trace(dyn_conn_t *conn, const char *what)
+{
+    const dyn_value_t *v = dyn_conn_assign(conn, "trace");
+    const char *t = v ? v->s.ptr : "";
+    return dyn_assign_str(conn, "trace", dyn_sprintf(conn, "%s%s%s", t, t[0] ? "," : "", what));
+}
+
+static dyn_conn_t *outer_prepare(dyn_conn_t *conn)
+{
+    return trace(conn, "outer_prepare");
+}
+static dyn_conn_t *outer_finalize(dyn_conn_t *conn)
+{
+    return trace(conn, "outer_finalize");
+}
+static dyn_conn_t *inner_prepare(dyn_conn_t *conn)
+{
+    return trace(conn, "inner_prepare");
+}
+static dyn_conn_t *inner_finalize(dyn_conn_t *conn)
+{
+    return trace(conn, "inner_finalize");
+}
+static dyn_conn_t *route_prepare(dyn_conn_t *conn)
+{
+    return trace(conn, "route_prepare");
+}
+static dyn_conn_t *route_finalize(dyn_conn_t *conn)
+{
+    return trace(conn, "route_finalize");
+}
+static dyn_conn_t *traced(dyn_conn_t *conn)
+{
+    return dyn_status(trace(conn, "route"), 200);
+}
+
+/* The seed: halts with 400 unless the user_info parameter is there. */
+static dyn_conn_t *require_user_info(dyn_conn_t *conn)
+{
+    if (!dyn_param(conn, "user_info"))
+        return dyn_halt(dyn_status(conn, 400));
+    return conn;
+}
+
+static dyn_conn_t *authenticate_user(dyn_conn_t *conn)
+{
+    if (!dyn_conn_req_header(conn, "x-user"))
+        return dyn_halt(dyn_resp(trace(conn, "auth"), 401, "who are you?"));
+    return conn;
+}
+
+static dyn_conn_t *returns_null(dyn_conn_t *conn)
+{
+    (void)conn;
+    return NULL;
+}
+
+static dyn_conn_t *no_response(dyn_conn_t *conn)
+{
+    return conn;
+}
+
+DYN_ROUTER(inner_router, DYN_PREPARE(inner_prepare), DYN_FINALIZE(inner_finalize),
+           DYN_GET("/x", traced, .prepare = DYN_HOOKS(route_prepare),
+                   .finalize = DYN_HOOKS(route_finalize)),
+           DYN_GET("/private/:user_info", traced, .prepare = DYN_HOOKS(require_user_info)));
+
+DYN_ROUTER(hooked_router, DYN_PREPARE(outer_prepare), DYN_FORWARD("/in", &inner_router),
+           DYN_GET("/secret", traced, .prepare = DYN_HOOKS(authenticate_user, route_prepare)),
+           DYN_GET("/null", returns_null),
+           DYN_GET("/null-hook", traced, .prepare = DYN_HOOKS(returns_null)),
+           DYN_GET("/nothing", no_response), DYN_FINALIZE(outer_finalize));
+
+DYN_ROUTER(p_router, DYN_GET("/p", traced, .prepare = DYN_HOOKS(require_user_info)));
+
+static const char *trace_of(dyn_conn_t *c)
+{
+    const dyn_value_t *v = dyn_conn_assign(c, "trace");
+    return v ? v->s.ptr : "";
+}
+
+DY_TEST(router, hooks_run_outer_to_inner_and_back)
+{
+    dyn_conn_t *c = dy_run(&hooked_router, HTTP_METHOD_GET, "/in/x");
+    cr_assert_eq(dyn_test_status(c), 200);
+    cr_assert_str_eq(trace_of(c), "outer_prepare,inner_prepare,route_prepare,route,"
+                                  "route_finalize,inner_finalize,outer_finalize");
+    dyn_test_conn_free(c);
+}
+
+DY_TEST(router, halt_in_a_route_hook_skips_the_rest_and_sends_its_response)
+{
+    dyn_conn_t *c = dy_run(&hooked_router, HTTP_METHOD_GET, "/secret");
+    cr_assert_eq(dyn_test_status(c), 401);
+    cr_assert_str_eq(dyn_test_body(c, NULL), "who are you?");
+    cr_assert(dyn_conn_halted(c));
+    cr_assert_str_eq(trace_of(c), "outer_prepare,auth", "no route, no finalize hooks");
+    dyn_test_conn_free(c);
+    c = dyn_test_conn(HTTP_METHOD_GET, "/secret");
+    dyn_test_put_req_header(c, "X-User", "ann");
+    c = dyn_test_run(&hooked_router, c);
+    cr_assert_eq(dyn_test_status(c), 200);
+    cr_assert_str_eq(trace_of(c), "outer_prepare,route_prepare,route,outer_finalize");
+    dyn_test_conn_free(c);
+}
+
+DY_TEST(router, seed_hook_halts_with_400_without_user_info)
+{
+    dyn_conn_t *c = dy_run(&hooked_router, HTTP_METHOD_GET, "/in/private/yes");
+    cr_assert_eq(dyn_test_status(c), 200);
+    dyn_test_conn_free(c);
+    /* No user_info: the hook halts with 400 and an empty body. */
+    c = dy_run(&p_router, HTTP_METHOD_GET, "/p");
+    cr_assert_eq(dyn_test_status(c), 400);
+    cr_assert_str_eq(dyn_test_body(c, NULL), "");
+    dyn_test_conn_free(c);
+}
+
+DY_TEST(router, route_or_hook_returning_null_is_a_gentle_500)
+{
+    dyn_conn_t *c = dy_run(&hooked_router, HTTP_METHOD_GET, "/null");
+    cr_assert_eq(dyn_test_status(c), 500);
+    const dyn_failure_t *f = dyn_conn_failure(c);
+    cr_assert_not_null(f);
+    cr_assert_eq(f->reason, DYN_ENOCONN);
+    cr_assert_str_eq(f->text, "route GET /null (returns_null) in router hooked_router returned "
+                              "no conn");
+    dyn_test_conn_free(c);
+    c = dy_run(&hooked_router, HTTP_METHOD_GET, "/null-hook");
+    cr_assert_eq(dyn_test_status(c), 500);
+    cr_assert(strstr(dyn_conn_failure(c)->text, "prepare hook returns_null of route GET "
+                                                "/null-hook (traced)"),
+              "%s", dyn_conn_failure(c)->text);
+    dyn_test_conn_free(c);
+}
+
+DY_TEST(router, route_without_a_response_is_a_500)
+{
+    dyn_conn_t *c = dy_run(&hooked_router, HTTP_METHOD_GET, "/nothing");
+    cr_assert_eq(dyn_test_status(c), 500);
+    cr_assert_eq(dyn_conn_failure(c)->reason, DYN_ENORESP);
+    dyn_test_conn_free(c);
+}
+
+DY_TEST(router, prepare_hooks_run_before_a_404)
+{
+    dyn_conn_t *c = dy_run(&hooked_router, HTTP_METHOD_GET, "/in/none");
+    cr_assert_eq(dyn_test_status(c), 404);
+    cr_assert_str_eq(trace_of(c), "outer_prepare,inner_prepare");
+    dyn_test_conn_free(c);
+}

@@ -1,7 +1,8 @@
 /*
  * The Dynamo: a web endpoint declared in C and run as a supervised actor tree.
  *
- * This header includes the framework's whole API (conn, routers, plugs, values).
+ * This header includes the framework's whole API (conn, routers, plugs, values, buffers, URI
+ * decoding); the test helpers are in test.h.
  *
  * A Dynamo is declared statically, as the README's `use Dynamo` + `config :dynamo` module:
  *
@@ -54,10 +55,12 @@
 
 #include "actor/act.h"
 #include "dynamo/arena.h"
+#include "dynamo/buf.h"
 #include "dynamo/conn.h"
 #include "dynamo/plug.h"
 #include "dynamo/router.h"
 #include "dynamo/types.h"
+#include "dynamo/uri.h"
 #include "dynamo/value.h"
 #include "http/http.h"
 
