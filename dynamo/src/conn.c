@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "conn_int.h"
+#include "fetch_int.h"
 #include "value_int.h"
 
 #include "dynamo/uri.h"
@@ -274,7 +275,9 @@ uint16_t dyn_conn_peer_port(const dyn_conn_t *c)
 
 const dyn_value_t *dyn_param_value(const dyn_conn_t *c, const char *name)
 {
-    return c->params ? dyn_map_get(c->params, name) : NULL;
+    const dyn_value_t *v = c->params ? dyn_map_get(c->params, name) : NULL;
+    /* Absent: an error before the params fetch, else maybe a nested key (params.c). */
+    return ACT_LIKELY(v) ? v : dyn__param_missing((dyn_conn_t *)c, name);
 }
 
 const char *dyn_param(const dyn_conn_t *c, const char *name)
@@ -286,7 +289,7 @@ const char *dyn_param(const dyn_conn_t *c, const char *name)
         return v->s.ptr;
     if (v->type == DYN_V_LIST && c->glob_name && strcmp(c->glob_name, name) == 0)
         return c->glob_joined;
-    return NULL;
+    return dyn__param_text((dyn_conn_t *)c, v);
 }
 
 const dyn_map_t *dyn_conn_params(const dyn_conn_t *c)
@@ -475,6 +478,9 @@ static void run_before_send(dyn_conn_t *c)
         if (!b->fn(c, b->arg))
             dyn__conn_fail(c, DYN_ENOCONN, "a before-send callback returned no conn");
     }
+    /* Last, so that cookies the callbacks set (a session's) go out too. */
+    if (c->fetch && c->fetch->resp_cookies)
+        dyn__resp_cookies_write(c);
     c->step = saved;
 }
 

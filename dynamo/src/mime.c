@@ -1,129 +1,122 @@
-/*
- * Content types by file extension, for the static plug and dyn_mime_type (static.h).
- *
- * One sorted table searched by binary search on the lowercased extension: the common web
- * formats (Plug's MIME covers these and more; nginx's mime.types is much the same list). Text
- * types carry no charset, as Plug and nginx send them; the secure-headers plug's nosniff keeps
- * browsers from guessing. Unknown extensions get application/octet-stream from the plug.
- */
+/* Media types and header parameters (mime_int.h). */
 #include <string.h>
+#include <strings.h>
 
-#include "static_int.h"
+#include "mime_int.h"
 
-typedef struct mime {
-    const char *ext;
-    const char *type;
-} mime_t;
-
-/* Sorted by ext (strcmp order): the table is searched by halves. */
-static const mime_t table[] = {
-    {"7z", "application/x-7z-compressed"},
-    {"aac", "audio/aac"},
-    {"apng", "image/apng"},
-    {"appcache", "text/cache-manifest"},
-    {"atom", "application/atom+xml"},
-    {"avif", "image/avif"},
-    {"bin", "application/octet-stream"},
-    {"bmp", "image/bmp"},
-    {"bz2", "application/x-bzip2"},
-    {"css", "text/css"},
-    {"csv", "text/csv"},
-    {"doc", "application/msword"},
-    {"docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
-    {"eot", "application/vnd.ms-fontobject"},
-    {"epub", "application/epub+zip"},
-    {"flac", "audio/flac"},
-    {"gif", "image/gif"},
-    {"gz", "application/gzip"},
-    {"heic", "image/heic"},
-    {"htm", "text/html"},
-    {"html", "text/html"},
-    {"ico", "image/vnd.microsoft.icon"},
-    {"ics", "text/calendar"},
-    {"jpeg", "image/jpeg"},
-    {"jpg", "image/jpeg"},
-    {"js", "text/javascript"},
-    {"json", "application/json"},
-    {"jsonld", "application/ld+json"},
-    {"m4a", "audio/mp4"},
-    {"m4v", "video/mp4"},
-    {"manifest", "text/cache-manifest"},
-    {"map", "application/json"},
-    {"md", "text/markdown"},
-    {"mid", "audio/midi"},
-    {"midi", "audio/midi"},
-    {"mjs", "text/javascript"},
-    {"mov", "video/quicktime"},
-    {"mp3", "audio/mpeg"},
-    {"mp4", "video/mp4"},
-    {"mpeg", "video/mpeg"},
-    {"oga", "audio/ogg"},
-    {"ogg", "audio/ogg"},
-    {"ogv", "video/ogg"},
-    {"opus", "audio/opus"},
-    {"otf", "font/otf"},
-    {"pdf", "application/pdf"},
-    {"png", "image/png"},
-    {"rss", "application/rss+xml"},
-    {"rtf", "application/rtf"},
-    {"svg", "image/svg+xml"},
-    {"svgz", "image/svg+xml"},
-    {"tar", "application/x-tar"},
-    {"tif", "image/tiff"},
-    {"tiff", "image/tiff"},
-    {"ts", "video/mp2t"},
-    {"ttf", "font/ttf"},
-    {"txt", "text/plain"},
-    {"vtt", "text/vtt"},
-    {"wasm", "application/wasm"},
-    {"wav", "audio/wav"},
-    {"weba", "audio/webm"},
-    {"webm", "video/webm"},
-    {"webmanifest", "application/manifest+json"},
-    {"webp", "image/webp"},
-    {"woff", "font/woff"},
-    {"woff2", "font/woff2"},
-    {"xhtml", "application/xhtml+xml"},
-    {"xls", "application/vnd.ms-excel"},
-    {"xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
-    {"xml", "application/xml"},
-    {"yaml", "application/yaml"},
-    {"yml", "application/yaml"},
-    {"zip", "application/zip"},
-};
-
-const char *dyn__mime_lookup(const char *name, size_t len)
+static bool tchar(unsigned char c)
 {
-    size_t dot = len;
-    while (dot > 0 && name[dot - 1] != '.' && name[dot - 1] != '/')
-        dot--;
-    if (dot == 0 || name[dot - 1] != '.')
-        return NULL;
-    size_t elen = len - dot;
-    char ext[16];
-    if (elen == 0 || elen >= sizeof ext)
-        return NULL;
-    for (size_t i = 0; i < elen; i++) {
-        char ch = name[dot + i];
-        ext[i] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
-    }
-    ext[elen] = '\0';
-    size_t lo = 0, hi = sizeof table / sizeof table[0];
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(ext, table[mid].ext);
-        if (c == 0)
-            return table[mid].type;
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return NULL;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-const char *dyn_mime_type(const char *path)
+static const char *skip_ws(const char *p)
 {
-    const char *t = dyn__mime_lookup(path, strlen(path));
-    return t ? t : "application/octet-stream";
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return p;
+}
+
+bool dyn__ieq(const char *s, size_t len, const char *lit)
+{
+    return strlen(lit) == len && strncasecmp(s, lit, len) == 0;
+}
+
+bool dyn__mime_split(const char *ct, dyn_str_t *type, dyn_str_t *sub, const char **params)
+{
+    const char *p = skip_ws(ct);
+    const char *t = p;
+    while (tchar((unsigned char)*p))
+        p++;
+    if (p == t || *p != '/')
+        return false;
+    *type = (dyn_str_t){t, (size_t)(p - t)};
+    const char *s = ++p;
+    while (tchar((unsigned char)*p))
+        p++;
+    if (p == s)
+        return false;
+    *sub = (dyn_str_t){s, (size_t)(p - s)};
+    p = skip_ws(p);
+    if (*p && *p != ';')
+        return false;
+    *params = p;
+    return true;
+}
+
+/* Reads one value at p (a token or a quoted-string) into out; *end gets what follows. */
+static ssize_t read_value(const char *p, const char **end, char *out, size_t cap)
+{
+    size_t n = 0;
+    bool fits = true;
+    if (*p == '"') {
+        p++;
+        for (;;) {
+            char c = *p;
+            if (!c)
+                return DYN_EBADENCODING; /* unterminated */
+            if (c == '"') {
+                p++;
+                break;
+            }
+            if (c == '\\' && (p[1] == '"' || p[1] == '\\'))
+                c = *++p;
+            if (out) {
+                if (n + 1 < cap)
+                    out[n] = c;
+                else
+                    fits = false;
+            }
+            n++;
+            p++;
+        }
+    } else {
+        /* A token; lenient: anything up to ';' or whitespace (unquoted filenames exist). */
+        while (*p && *p != ';' && *p != ' ' && *p != '\t') {
+            if (out) {
+                if (n + 1 < cap)
+                    out[n] = *p;
+                else
+                    fits = false;
+            }
+            n++;
+            p++;
+        }
+    }
+    *end = p;
+    if (!out)
+        return (ssize_t)n;
+    if (!fits)
+        return DYN_ELIMIT;
+    out[n] = '\0';
+    return (ssize_t)n;
+}
+
+ssize_t dyn__mime_param(const char *params, const char *name, char *out, size_t cap)
+{
+    size_t nl = strlen(name);
+    const char *p = params;
+    for (;;) {
+        p = skip_ws(p);
+        while (*p == ';')
+            p = skip_ws(p + 1);
+        if (!*p)
+            return -1;
+        const char *k = p;
+        while (tchar((unsigned char)*p))
+            p++;
+        size_t kl = (size_t)(p - k);
+        p = skip_ws(p);
+        if (kl == 0 || *p != '=')
+            return DYN_EBADENCODING;
+        p = skip_ws(p + 1);
+        const char *end;
+        bool want = kl == nl && strncasecmp(k, name, nl) == 0;
+        ssize_t vl = read_value(p, &end, want ? out : NULL, cap);
+        if (vl < 0 || want)
+            return vl;
+        p = skip_ws(end);
+        if (*p && *p != ';')
+            return DYN_EBADENCODING;
+    }
 }

@@ -191,6 +191,16 @@ DYN_API dyn_conn_t *dyn_redirect_status(dyn_conn_t *conn, int status, const char
 DYN_API dyn_conn_t *dyn_halt(dyn_conn_t *conn);
 DYN_API bool dyn_conn_halted(const dyn_conn_t *conn);
 
+/* Fails the request with an HTTP status, as a Plug exception with a plug_status does: the
+ * client's error (400 bad input, 413 too large, 415 unsupported media type...), found deep in
+ * a parser or a hook. Like any failure it unwinds out of the plug, hook or route (nothing
+ * after it runs), but the Dynamo answers with its page for that status (the custom error page
+ * if one is registered, which reads the text in dyn_conn_failure(conn); else a plain page),
+ * never the debug exception page, and logs one line at info level, not as a crash. status must
+ * be 4xx or 5xx (anything else fails the request as a crash). Never returns. */
+DYN_API __attribute__((noreturn, format(printf, 3, 4))) void dyn_raise(dyn_conn_t *conn, int status,
+                                                                       const char *fmt, ...);
+
 /* A callback run just before the response head goes out (dyn_send*, dyn_send_chunked, the end
  * of a route with state SET), with the conn it may still change (headers, status, body).
  * Callbacks run last registered first, as Plug's register_before_send; each must return the

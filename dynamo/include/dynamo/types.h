@@ -70,7 +70,8 @@ DYN_API int dyn_env_parse(const char *s, dyn_env_t *out);
     X(LIMIT, "input past a configured limit")                                                      \
     X(NODYNAMO, "no such Dynamo running")                                                          \
     X(BADPLUG, "a plug failed to initialize")                                                      \
-    X(NOTFETCHED, "request data read before it was fetched")
+    X(NOTFETCHED, "request data read before it was fetched")                                       \
+    X(RAISED, "the request failed with an HTTP status (dyn_raise)")
 
 #define DYN__ERR_BASE 32000
 enum {
@@ -90,6 +91,7 @@ enum {
 #define DYN_ENODYNAMO (-DYN__ENODYNAMO)
 #define DYN_EBADPLUG (-DYN__EBADPLUG)
 #define DYN_ENOTFETCHED (-DYN__ENOTFETCHED)
+#define DYN_ERAISED (-DYN__ERAISED)
 
 /* Message for any error code (the framework's, then http_strerror: the HTTP layer's, the
  * runtime's, -errno). Never NULL. Any thread. */
