@@ -24,8 +24,8 @@ typedef struct store {
 } store_t;
 
 int dyn__cookie_session_decode(dyn_arena_t *a, const dyn_keyring_t *kr, const char *purpose,
-                               bool signed_only, uint32_t max_items, const char *cookie,
-                               size_t len, dyn_map_t **out, bool *ok)
+                               bool signed_only, uint32_t max_items, const char *cookie, size_t len,
+                               dyn_map_t **out, bool *ok)
 {
     const void *data;
     size_t n;

@@ -46,8 +46,8 @@ int dyn__value_copy(dyn_arena_t *a, const dyn_value_t *v, dyn_value_t *out);
  * default). Any failure of the cookie is an empty map, never an error: returns 0 with *out (a
  * new empty map when *ok is false), or ACT_ENOMEM. */
 int dyn__cookie_session_decode(dyn_arena_t *a, const dyn_keyring_t *kr, const char *purpose,
-                               bool signed_only, uint32_t max_items, const char *cookie,
-                               size_t len, dyn_map_t **out, bool *ok);
+                               bool signed_only, uint32_t max_items, const char *cookie, size_t len,
+                               dyn_map_t **out, bool *ok);
 
 /* The server store: a session cookie's value to the session id it signs (the raw id bytes,
  * DYN__SID_LEN of them). Returns true if the cookie holds a valid id. */

@@ -21,8 +21,8 @@
 #include <time.h>
 
 #include "conn_int.h"
-#include "pipeline_int.h"
 #include "crypto_int.h"
+#include "pipeline_int.h"
 #include "session_int.h"
 
 #include "actor/mem.h"
@@ -175,8 +175,7 @@ static bool sweep(server_t *s, size_t batch)
 
 static void arm(server_t *s)
 {
-    act_send_after(act_self(), s->sweep_ms, act_msg_alloc(sizeof(act_msg_t), MSG_SWEEP),
-                   &s->timer);
+    act_send_after(act_self(), s->sweep_ms, act_msg_alloc(sizeof(act_msg_t), MSG_SWEEP), &s->timer);
 }
 
 static int s_init(void *state, void *arg)
@@ -477,10 +476,8 @@ static const char *c_put(dyn_conn_t *conn, void *state, const char *sid, const d
     uint8_t id[DYN__SID_LEN];
     memcpy(id, r->sid, DYN__SID_LEN);
     act_msg_free(&r->hdr);
-    if (status == -ENOSPC) {
-        dyn_halt(dyn_status(conn, 503));
-        dyn__conn_fail(conn, status, "session store %s is full (max_sessions)", c->server);
-    }
+    if (status == -ENOSPC)
+        dyn_raise(conn, 503, "session store %s is full (max_sessions)", c->server);
     if (status)
         dyn__conn_fail(conn, status, "session store %s: %s", c->server, dyn_strerror(status));
     char *value = dyn_sign(dyn_conn_arena(conn), &c->kr, c->purpose, id, DYN__SID_LEN, 0);
