@@ -23,21 +23,6 @@ typedef struct store {
     int64_t max_age;
 } store_t;
 
-int dyn__cookie_session_decode(dyn_arena_t *a, const dyn_keyring_t *kr, const char *purpose,
-                               bool signed_only, uint32_t max_items, const char *cookie, size_t len,
-                               dyn_map_t **out, bool *ok)
-{
-    const void *data;
-    size_t n;
-    int rc = signed_only ? dyn_verify(a, kr, purpose, cookie, len, &data, &n)
-                         : dyn_decrypt(a, kr, purpose, cookie, len, &data, &n);
-    dyn__term_limits_t lim = {.max_items = max_items};
-    *ok = rc == 0 && dyn__term_decode(a, data, n, &lim, out) == 0;
-    if (!*ok && !(*out = dyn_map_new(a)))
-        return ACT_ENOMEM;
-    return 0;
-}
-
 static int init(const void *opts, const dyn_dynamo_t *d, const char *cookie_key,
                 const dyn_cookie_opts_t *cookie, void **out)
 {

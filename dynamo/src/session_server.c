@@ -361,17 +361,6 @@ typedef struct client {
     dyn_keyring_t kr;
 } client_t;
 
-bool dyn__server_session_id(dyn_arena_t *a, const dyn_keyring_t *kr, const char *purpose,
-                            const char *cookie, size_t len, uint8_t sid[DYN__SID_LEN])
-{
-    const void *data;
-    size_t n;
-    if (dyn_verify(a, kr, purpose, cookie, len, &data, &n) != 0 || n != DYN__SID_LEN)
-        return false;
-    memcpy(sid, data, DYN__SID_LEN);
-    return true;
-}
-
 static int c_init(const void *opts, const dyn_dynamo_t *d, const char *cookie_key,
                   const dyn_cookie_opts_t *cookie, void **out)
 {
