@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -48,8 +49,15 @@ static EVP_MD *sha256;
 static EVP_CIPHER *gcm;
 static EVP_KDF *hkdf;
 
+static pthread_key_t tls_key; /* per-thread contexts: see below */
+static void tls_free(void *arg);
+static void after_fork_child(void);
+
 static void fetch_all(void)
 {
+    if (pthread_key_create(&tls_key, tls_free) != 0 ||
+        pthread_atfork(NULL, NULL, after_fork_child) != 0)
+        act_fatal("dynamo: cannot set up the crypto's thread state");
     hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
@@ -310,21 +318,148 @@ const dyn_keyring_t *dyn_conn_keyring(dyn_conn_t *c, const char *salt)
     return own;
 }
 
+/* ---- per-thread contexts ------------------------------------------------------------------
+ *
+ * Setting a key up (the AES key schedule, HMAC's padded key) and making OpenSSL 3 contexts
+ * cost far more than sealing a short cookie, so each thread keeps keyed contexts for the few
+ * keys it uses (a Dynamo has a handful), found by comparing the key bytes (a key freed and
+ * another derived at the same address can never be confused). Per message only the IV is set.
+ * A thread's contexts are freed when it exits (the pthread key's destructor). Request fibers
+ * never change threads and nothing here yields, so a context is never shared.
+ */
+
+#define CTX_SLOTS 8
+
+typedef struct keyed {
+    uint8_t key[DYN_KEY_LEN];
+    bool used;
+    EVP_CIPHER_CTX *enc;
+    EVP_CIPHER_CTX *dec;
+    EVP_MAC_CTX *mac;
+} keyed_t;
+
+typedef struct tls_state {
+    keyed_t slot[CTX_SLOTS];
+    unsigned next; /* round-robin replacement */
+    /* IVs: random bytes fetched 4 KiB at a time (RAND_bytes costs thousands of instructions a
+     * call, whatever its length). Only IVs come from here: they are public; secrets (ids,
+     * tokens) take dyn_random_bytes, unbuffered. */
+    uint8_t ivs[4096];
+    size_t iv_used;
+    unsigned iv_fork_gen;
+} tls_state_t;
+
+static __thread tls_state_t *tls;
+/* Bumped in a forked child: buffered IVs the parent also holds must not be used twice. */
+static _Atomic unsigned fork_gen;
+
+static void drop_slot(keyed_t *k)
+{
+    EVP_CIPHER_CTX_free(k->enc);
+    EVP_CIPHER_CTX_free(k->dec);
+    EVP_MAC_CTX_free(k->mac);
+    OPENSSL_cleanse(k, sizeof *k);
+}
+
+static void tls_free(void *arg)
+{
+    tls_state_t *t = arg;
+    for (unsigned i = 0; i < CTX_SLOTS; i++)
+        drop_slot(&t->slot[i]);
+    OPENSSL_cleanse(t, sizeof *t);
+    free(t);
+}
+
+static void after_fork_child(void)
+{
+    atomic_fetch_add_explicit(&fork_gen, 1, memory_order_relaxed);
+}
+
+static tls_state_t *state(void)
+{
+    if (ACT_LIKELY(tls))
+        return tls;
+    /* libc's allocator, not act_malloc: it belongs to the thread, not to a request, and is
+     * freed by the thread's exit however the runtime stops. */
+    tls = calloc(1, sizeof *tls);
+    if (!tls)
+        act_fatal("dynamo: no memory for the crypto contexts");
+    tls->iv_used = sizeof tls->ivs;
+    pthread_setspecific(tls_key, tls);
+    return tls;
+}
+
+static keyed_t *keyed(const uint8_t key[DYN_KEY_LEN])
+{
+    tls_state_t *t = state();
+    for (unsigned i = 0; i < CTX_SLOTS; i++)
+        if (t->slot[i].used && memcmp(t->slot[i].key, key, DYN_KEY_LEN) == 0)
+            return &t->slot[i];
+    keyed_t *k = &t->slot[t->next++ % CTX_SLOTS];
+    drop_slot(k);
+    memcpy(k->key, key, DYN_KEY_LEN);
+    k->used = true;
+    return k;
+}
+
+static EVP_CIPHER_CTX *cipher_ctx(const uint8_t key[DYN_KEY_LEN], bool enc)
+{
+    keyed_t *k = keyed(key);
+    EVP_CIPHER_CTX **x = enc ? &k->enc : &k->dec;
+    if (!*x) {
+        if (!(*x = EVP_CIPHER_CTX_new()))
+            return NULL;
+        if (!EVP_CipherInit_ex2(*x, gcm, key, NULL, enc, NULL)) {
+            EVP_CIPHER_CTX_free(*x);
+            *x = NULL;
+        }
+    }
+    return *x;
+}
+
+static EVP_MAC_CTX *mac_ctx(const uint8_t key[DYN_KEY_LEN])
+{
+    keyed_t *k = keyed(key);
+    if (!k->mac) {
+        OSSL_PARAM p[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+                          OSSL_PARAM_construct_end()};
+        if (!(k->mac = EVP_MAC_CTX_new(hmac)))
+            return NULL;
+        if (!EVP_MAC_init(k->mac, key, DYN_KEY_LEN, p)) {
+            EVP_MAC_CTX_free(k->mac);
+            k->mac = NULL;
+        }
+        return k->mac;
+    }
+    /* The same key again: HMAC restarts from its kept key without the padding work. */
+    return EVP_MAC_init(k->mac, NULL, 0, NULL) ? k->mac : NULL;
+}
+
+static bool fresh_iv(uint8_t iv[IV_LEN])
+{
+    tls_state_t *t = state();
+    unsigned gen = atomic_load_explicit(&fork_gen, memory_order_relaxed);
+    if (t->iv_used + IV_LEN > sizeof t->ivs || t->iv_fork_gen != gen) {
+        if (RAND_bytes(t->ivs, sizeof t->ivs) != 1)
+            return false;
+        t->iv_used = 0;
+        t->iv_fork_gen = gen;
+    }
+    memcpy(iv, t->ivs + t->iv_used, IV_LEN);
+    t->iv_used += IV_LEN;
+    return true;
+}
+
 /* ---- signed messages ---------------------------------------------------------------------- */
 
 static bool mac(const uint8_t key[DYN_KEY_LEN], const char *purpose, const char *text, size_t len,
                 uint8_t out[MAC_LEN])
 {
-    OSSL_PARAM p[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
-                      OSSL_PARAM_construct_end()};
-    EVP_MAC_CTX *m = EVP_MAC_CTX_new(hmac);
+    EVP_MAC_CTX *m = mac_ctx(key);
     size_t outl = 0;
-    bool ok = m && EVP_MAC_init(m, key, DYN_KEY_LEN, p) &&
-              EVP_MAC_update(m, (const uint8_t *)purpose, strlen(purpose) + 1) &&
-              EVP_MAC_update(m, (const uint8_t *)text, len) &&
-              EVP_MAC_final(m, out, &outl, MAC_LEN) && outl == MAC_LEN;
-    EVP_MAC_CTX_free(m);
-    return ok;
+    return m && EVP_MAC_update(m, (const uint8_t *)purpose, strlen(purpose) + 1) &&
+           EVP_MAC_update(m, (const uint8_t *)text, len) && EVP_MAC_final(m, out, &outl, MAC_LEN) &&
+           outl == MAC_LEN;
 }
 
 char *dyn_sign(dyn_arena_t *a, const dyn_keyring_t *kr, const char *purpose, const void *data,
@@ -385,18 +520,23 @@ static bool gcm_run(bool enc, const uint8_t key[DYN_KEY_LEN], const uint8_t iv[I
                     const char *purpose, const uint8_t *in, size_t len, uint8_t *out,
                     uint8_t tag[TAG_LEN])
 {
-    static const uint8_t version = V_ENCRYPTED;
-    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+    /* The additional data, version then purpose, in one update when it fits (each update is
+     * a trip through OpenSSL's dispatch). */
+    uint8_t aad[128];
+    size_t plen = strlen(purpose);
+    bool one = plen < sizeof aad;
+    aad[0] = V_ENCRYPTED;
+    if (one)
+        memcpy(aad + 1, purpose, plen);
+    EVP_CIPHER_CTX *x = cipher_ctx(key, enc);
     int n = 0;
-    bool ok = x && EVP_CipherInit_ex2(x, gcm, key, iv, enc, NULL) &&
-              EVP_CipherUpdate(x, NULL, &n, &version, 1) &&
-              EVP_CipherUpdate(x, NULL, &n, (const uint8_t *)purpose, (int)strlen(purpose)) &&
-              EVP_CipherUpdate(x, out, &n, in, (int)len) && (size_t)n == len &&
-              (enc || EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag)) &&
-              EVP_CipherFinal_ex(x, out + n, &n) && n == 0 &&
-              (!enc || EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_GET_TAG, TAG_LEN, tag));
-    EVP_CIPHER_CTX_free(x);
-    return ok;
+    return x && EVP_CipherInit_ex2(x, NULL, NULL, iv, enc, NULL) &&
+           EVP_CipherUpdate(x, NULL, &n, aad, one ? (int)plen + 1 : 1) &&
+           (one || EVP_CipherUpdate(x, NULL, &n, (const uint8_t *)purpose, (int)plen)) &&
+           EVP_CipherUpdate(x, out, &n, in, (int)len) && (size_t)n == len &&
+           (enc || EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag)) &&
+           EVP_CipherFinal_ex(x, out + n, &n) && n == 0 &&
+           (!enc || EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_GET_TAG, TAG_LEN, tag));
 }
 
 char *dyn_encrypt(dyn_arena_t *a, const dyn_keyring_t *kr, const char *purpose, const void *data,
@@ -415,9 +555,8 @@ char *dyn_encrypt(dyn_arena_t *a, const dyn_keyring_t *kr, const char *purpose, 
     if (len)
         memcpy(plain + 8, data, len);
     raw[0] = V_ENCRYPTED;
-    if (dyn_random_bytes(raw + 1, IV_LEN) != 0 ||
-        !gcm_run(true, kr->key[0], raw + 1, purpose, plain, plen, raw + 1 + IV_LEN,
-                 raw + 1 + IV_LEN + plen))
+    if (!fresh_iv(raw + 1) || !gcm_run(true, kr->key[0], raw + 1, purpose, plain, plen,
+                                       raw + 1 + IV_LEN, raw + 1 + IV_LEN + plen))
         return NULL;
     OPENSSL_cleanse(plain, plen);
     dyn_base64url_encode(out, raw, rlen);

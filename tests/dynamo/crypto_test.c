@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "crypto_int.h"
 #include "dyn_util.h"
@@ -238,4 +240,31 @@ Test(crypto, secure_compare_and_random)
     cr_assert_eq(dyn_random_bytes(a, sizeof a), 0);
     cr_assert_eq(dyn_random_bytes(b, sizeof b), 0);
     cr_assert_neq(memcmp(a, b, sizeof a), 0);
+}
+
+Test(crypto, a_forked_child_never_reuses_the_parents_ivs)
+{
+    dyn_keyring_t kr;
+    dyn_keyring_derive(&kr, secret_a, NULL, "salt");
+    (void)dyn_encrypt(arena, &kr, "p", "x", 1, 0); /* the parent's IV buffer is filled */
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        char *m = dyn_encrypt(arena, &kr, "p", "x", 1, 0);
+        ssize_t w = write(fds[1], m, strlen(m));
+        _exit(w > 0 ? 0 : 1);
+    }
+    close(fds[1]);
+    char child[256] = "";
+    cr_assert_gt(read(fds[0], child, sizeof child - 1), 0);
+    close(fds[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    char *mine = dyn_encrypt(arena, &kr, "p", "x", 1, 0);
+    uint8_t a[64], b[64];
+    cr_assert_gt(dyn_base64url_decode(a, child, strlen(child)), 13);
+    cr_assert_gt(dyn_base64url_decode(b, mine, strlen(mine)), 13);
+    cr_assert_neq(memcmp(a + 1, b + 1, 12), 0, "parent and child sealed with the same IV");
 }
