@@ -44,58 +44,23 @@ cleanup() {
 trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-PORT=${PORT_BASE:-18480}
-next_port() { PORT=$((PORT + 1)); } # a fresh port per server: no TIME_WAIT or late exit in the way
-
-wait_port() {
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "bench-http: nothing listens on $1" >&2
-  return 1
-}
+. scripts/bench-lib.sh
+next_port() { bench_next_port; }
 
 # start PEER CPUS WORKERS PORT [env...]: starts a server, sets SERVER
 start() {
   local peer=$1 cpus=$2 workers=$3 port=$4
   shift 4
-  local pin=()
-  [ "$cpus" != all ] && pin=(taskset -c "$cpus")
   case $peer in
-    dynamo) env "$@" "${pin[@]}" "$HTTP_HELLO" "$port" "$workers" 2>/dev/null & ;;
-    nginx) "${pin[@]}" "$PEERS/nginx/start.sh" "$port" "$workers" >/dev/null 2>&1 & ;;
-    h2o) "${pin[@]}" "$PEERS/h2o/start.sh" "$port" "$workers" static >/dev/null 2>&1 & ;;
+    dynamo) bench_start "$peer" "$cpus" "$port" env "$@" "$HTTP_HELLO" "$port" "$workers" ;;
+    nginx) bench_start "$peer" "$cpus" "$port" "$PEERS/nginx/start.sh" "$port" "$workers" ;;
+    h2o) bench_start "$peer" "$cpus" "$port" "$PEERS/h2o/start.sh" "$port" "$workers" static ;;
   esac
-  SERVER=$!
-  wait_port "$port"
 }
 
-stop() {
-  kill "$SERVER" 2>/dev/null || true
-  wait "$SERVER" 2>/dev/null || true
-  SERVER=
-  sleep 0.5
-}
-
-# emit PEER BENCH SCHED JSON: tags a run.sh/idle_conns.py line and appends it to $OUT
-emit() {
-  python3 -c '
-import json, sys
-d = json.loads(sys.argv[4])
-d.update(peer=sys.argv[1], bench=sys.argv[2], schedulers=int(sys.argv[3]))
-if d.get("requests") and d.get("server_cpu_s") is not None:
-    d["server_cpu_us_per_req"] = round(d["server_cpu_s"] * 1e6 / d["requests"], 3)
-print(json.dumps(d))' "$@" | tee -a "$OUT"
-}
-
-wrk_run() { # wrk_run PEER BENCH SCHED PORT PATH [env for run.sh...]
-  local peer=$1 bench=$2 sched=$3 port=$4 path=$5
-  shift 5
-  local j
-  j=$(env SERVER_PID="$SERVER" DURATION="$DURATION" WARMUP=2 "$@" "$PEERS/run.sh" "$port" "$path")
-  emit "$peer" "$bench" "$sched" "$j"
-}
+stop() { bench_stop; }
+emit() { bench_emit "$@"; }
+wrk_run() { bench_wrk "$@"; }
 
 for scenario in "${SCENARIOS[@]}"; do
   for _ in $(seq "$REPEAT"); do
@@ -170,31 +135,4 @@ for scenario in "${SCENARIOS[@]}"; do
 done
 
 echo
-python3 - "$OUT" <<'PY'
-import json, os, platform, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-print(f"machine: {os.cpu_count()} cpus, {cpu}, {platform.platform()}")
-# (metric, key, higher is better)
-metrics = [("req/s", "rps", True), ("p50 us", "p50_us", False), ("p99 us", "p99_us", False),
-           ("cpu us/req", "server_cpu_us_per_req", False), ("rss KiB", "rss_kb", False),
-           ("bytes/conn", "rss_bytes_per_conn", False)]
-benches = sorted({r["bench"] for r in rows})
-peers = ["dynamo", "dynamo-single", "nginx", "h2o"]
-def med(bench, peer, key):
-    v = [r[key] for r in rows if r["bench"] == bench and r["peer"] == peer and r.get(key) is not None]
-    return statistics.median(v) if v else None
-print(f"{'bench':18} {'metric':11} " + " ".join(f"{p:>13}" for p in peers) + f" {'vs nginx':>9} {'vs h2o':>8}")
-for b in benches:
-    for name, key, hib in metrics:
-        vals = {p: med(b, p, key) for p in peers}
-        if vals["dynamo"] is None:
-            continue
-        def ratio(peer):
-            o, t = vals["dynamo"], vals[peer]
-            if o is None or t is None or o == 0 or t == 0:
-                return "-"
-            return f"{(o / t if hib else t / o):.2f}x"
-        cells = " ".join(f"{vals[p]:>13.6g}" if vals[p] is not None else f"{'-':>13}" for p in peers)
-        print(f"{b:18} {name:11} {cells} {ratio('nginx'):>9} {ratio('h2o'):>8}")
-PY
+bench_table dynamo dynamo-single nginx h2o

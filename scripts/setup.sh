@@ -4,9 +4,11 @@
 # --bench also installs what the benchmarks compare against (wrk, Erlang/OTP, nginx, h2o).
 set -euo pipefail
 
+# libdw-dev: the exception page's backtraces; nodejs and chromium-headless-shell: the e2e test
+# that loads the exception page in a browser (tests/e2e/browser).
 PKGS=(build-essential cmake ninja-build pkg-config clang-format
       libuv1-dev libmimalloc-dev libcriterion-dev node-llhttp
-      libssl-dev libjansson-dev zlib1g-dev libdw-dev curl)
+      libssl-dev libjansson-dev zlib1g-dev libdw-dev curl nodejs chromium-headless-shell)
 if [ "${1:-}" = "--bench" ]; then
   PKGS+=(wrk erlang-nox nginx-light h2o python3 util-linux)
 fi

@@ -3,9 +3,10 @@
  *
  * A standalone arena (dyn_arena_new) owns its blocks: 4 KiB first, then doubling up to 64 KiB,
  * and a block of its own for anything larger than half a block, so a big allocation never
- * wastes the rest of a small one. A backed arena (a real request's) forwards every allocation
- * to the HTTP layer's request arena, which already is a bump allocator freed with the request:
- * no second layer of blocks. Cleanups are a list in the arena's own memory, run last first.
+ * wastes the rest of a small one. A backed arena (a real request's) takes its blocks from the
+ * HTTP layer's request arena instead (1 KiB first, the same growth), which frees them with the
+ * request: the bump pointer stays here, so most allocations are a compare and an add instead
+ * of three calls down. Cleanups are a list in the arena's own memory, run last first.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "actor/mem.h"
 
 #define FIRST_BLOCK 4096
+#define FIRST_BACKED_BLOCK 1024
 #define MAX_BLOCK 65536
 
 typedef struct blk {
@@ -47,12 +49,18 @@ dyn_arena_t *dyn_arena_new(void)
 
 dyn_arena_t *dyn__arena_backed(void *(*backing)(void *ctx, size_t size), void *ctx)
 {
-    dyn_arena_t *a = backing(ctx, sizeof *a);
-    if (!a)
+    /* The arena and its first block in one piece of the backer's memory. */
+    size_t hdr = (sizeof(dyn_arena_t) + 7) & ~(size_t)7;
+    char *mem = backing(ctx, hdr + FIRST_BACKED_BLOCK);
+    if (!mem)
         return NULL;
+    dyn_arena_t *a = (dyn_arena_t *)mem;
     memset(a, 0, sizeof *a);
     a->backing = backing;
     a->ctx = ctx;
+    a->cur = mem + hdr;
+    a->end = a->cur + FIRST_BACKED_BLOCK;
+    a->next_size = 2 * FIRST_BACKED_BLOCK;
     return a;
 }
 
@@ -82,8 +90,24 @@ void dyn_arena_free(dyn_arena_t *a)
     act_free(a);
 }
 
+static void *grow_backed(dyn_arena_t *a, size_t size)
+{
+    if (size > a->next_size / 2)
+        return a->backing(a->ctx, size); /* the current block keeps its free space */
+    char *b = a->backing(a->ctx, a->next_size);
+    if (!b)
+        return NULL;
+    a->cur = b + size;
+    a->end = b + a->next_size;
+    if (a->next_size < MAX_BLOCK)
+        a->next_size *= 2;
+    return b;
+}
+
 static void *grow(dyn_arena_t *a, size_t size)
 {
+    if (a->backing)
+        return grow_backed(a, size);
     size_t hdr = (sizeof(blk_t) + 7) & ~(size_t)7;
     if (size > a->next_size / 2) {
         /* A block of its own; the current one keeps its free space. */
@@ -111,8 +135,6 @@ void *dyn_arena_alloc(dyn_arena_t *a, size_t size)
     size = (size + 7) & ~(size_t)7;
     if (size == 0)
         size = 8;
-    if (a->backing)
-        return a->backing(a->ctx, size);
     if (ACT_LIKELY((size_t)(a->end - a->cur) >= size)) {
         void *p = a->cur;
         a->cur += size;

@@ -45,6 +45,11 @@ void dyn_buf_init(dyn_buf_t *b, dyn_arena_t *a, size_t cap)
         b->data[0] = '\0';
 }
 
+bool dyn_buf_reserve(dyn_buf_t *b, size_t more)
+{
+    return reserve(b, more);
+}
+
 void dyn_buf_put(dyn_buf_t *b, const void *data, size_t len)
 {
     if (len == 0)

@@ -323,8 +323,8 @@ void dyn__conn_bind(dyn_conn_t *c, const dyn__rroute_t *r)
     const dyn_str_t *segs = c->segs + c->seg_off;
     for (uint16_t i = 0; i < r->nparams; i++) {
         const dyn_str_t *s = &segs[r->params[i].pos];
-        if (dyn_map_putn(c->params, r->params[i].name.ptr, r->params[i].name.len,
-                         dyn_vstrn(s->ptr, s->len)) != 0)
+        if (dyn__map_put_borrowed(c->params, r->params[i].name.ptr, r->params[i].name.len,
+                                  dyn_vstrn(s->ptr, s->len)) != 0)
             oom(c);
     }
     if (r->glob && r->glob_name.len && !r->fwd) {
@@ -335,12 +335,10 @@ void dyn__conn_bind(dyn_conn_t *c, const dyn__rroute_t *r)
         for (size_t i = 0; i < n; i++)
             if (dyn_list_push(l, dyn_vstrn(segs[r->nsegs + i].ptr, segs[r->nsegs + i].len)))
                 oom(c);
-        if (dyn_map_putn(c->params, r->glob_name.ptr, r->glob_name.len, dyn_vlist(l)) != 0)
+        if (dyn__map_put_borrowed(c->params, r->glob_name.ptr, r->glob_name.len, dyn_vlist(l)))
             oom(c);
-        c->glob_name = dyn_arena_strndup(c->arena, r->glob_name.ptr, r->glob_name.len);
+        c->glob_name = r->glob_name.ptr;
         c->glob_joined = join(c, segs + r->nsegs, n, "", false);
-        if (!c->glob_name)
-            oom(c);
     }
 }
 
@@ -487,7 +485,8 @@ static void run_before_send(dyn_conn_t *c)
 static void default_content_type(dyn_conn_t *c, size_t len)
 {
     if (len && !dyn_get_resp_header(c, "content-type"))
-        dyn_put_resp_header(c, "content-type", DEFAULT_CONTENT_TYPE);
+        dyn__resp_header_trusted(c, "content-type", 12, DEFAULT_CONTENT_TYPE,
+                                 sizeof DEFAULT_CONTENT_TYPE - 1);
 }
 
 void dyn__conn_send_set(dyn_conn_t *c)
@@ -525,8 +524,7 @@ dyn_conn_t *dyn_send_chunked(dyn_conn_t *c, int status)
     check_status(c, status);
     c->status = status;
     run_before_send(c);
-    if (!dyn_get_resp_header(c, "content-type"))
-        dyn_put_resp_header(c, "content-type", DEFAULT_CONTENT_TYPE);
+    default_content_type(c, 1);
     c->state = DYN_STATE_CHUNKED;
     (void)c->ad->start(c);
     return c;
@@ -567,28 +565,55 @@ dyn_conn_t *dyn_send_file(dyn_conn_t *c, int status, int fd, off_t offset, size_
 
 /* ---- headers ------------------------------------------------------------------------------ */
 
-static bool tchar(unsigned char ch)
-{
-    return isalnum(ch) || (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
+/* RFC 9110 token characters, lowercased (0: not a token character), for header names. */
+static const unsigned char token_lower[256] = {
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   33,  0,   35,  36,  37,
+    38,  39,  0,   0,   42,  43,  0,   45,  46,  0,   48,  49,  50,  51,  52,  53,  54,  55,  56,
+    57,  0,   0,   0,   0,   0,   0,   0,   97,  98,  99,  100, 101, 102, 103, 104, 105, 106, 107,
+    108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 0,   0,   0,   94,
+    95,  96,  97,  98,  99,  100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113,
+    114, 115, 116, 117, 118, 119, 120, 121, 122, 0,   124, 0,   126, 0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,
+};
 
-static void check_header(dyn_conn_t *c, const char *name, const char *value)
+/* A lowercased copy of a header name in the arena, checked: one pass, a bit test a byte. */
+static char *name_copy(dyn_conn_t *c, const char *name, size_t *len)
 {
-    if (!name[0])
+    size_t n = strlen(name);
+    if (ACT_UNLIKELY(n == 0))
         dyn__conn_fail(c, DYN_EBADHEADER, "an empty response header name");
-    for (const char *p = name; *p; p++)
-        if (!tchar((unsigned char)*p))
-            dyn__conn_fail(c, DYN_EBADHEADER, "response header name \"%.60s\" is not a token",
-                           name);
-    for (const char *p = value; *p; p++)
-        if (*p == '\r' || *p == '\n')
-            dyn__conn_fail(c, DYN_EBADHEADER, "response header %.60s: the value contains CR or LF",
-                           name);
+    char *out = dyn_arena_alloc(c->arena, n + 1);
+    if (!out)
+        oom(c);
+    unsigned char bad = 0xff;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char l = token_lower[(unsigned char)name[i]];
+        bad &= l ? 0xff : 0;
+        out[i] = (char)l;
+    }
+    if (ACT_UNLIKELY(!bad))
+        dyn__conn_fail(c, DYN_EBADHEADER, "response header name \"%.60s\" is not a token", name);
+    out[n] = '\0';
+    *len = n;
+    return out;
 }
 
-static void add_header(dyn_conn_t *c, const char *name, const char *value)
+static void add_header(dyn_conn_t *c, const char *lname, size_t nl, const char *value)
 {
-    check_header(c, name, value);
+    const char *p = value;
+    while (*p && *p != '\r' && *p != '\n')
+        p++;
+    size_t vl = (size_t)(p - value);
+    if (ACT_UNLIKELY(*p != '\0'))
+        dyn__conn_fail(c, DYN_EBADHEADER, "response header %.60s: the value contains CR or LF",
+                       lname);
     if (c->nrh == c->caprh) {
         uint32_t ncap = c->caprh ? c->caprh * 2 : 8;
         http_header_t *n = dyn_arena_alloc(c->arena, ncap * sizeof *n);
@@ -599,45 +624,70 @@ static void add_header(dyn_conn_t *c, const char *name, const char *value)
         c->rh = n;
         c->caprh = ncap;
     }
-    size_t nl = strlen(name), vl = strlen(value);
-    char *nn = dyn_arena_alloc(c->arena, nl + 1);
     char *vv = dyn_arena_strndup(c->arena, value, vl);
-    if (!nn || !vv)
+    if (!vv)
         oom(c);
-    for (size_t i = 0; i <= nl; i++)
-        nn[i] = (char)tolower((unsigned char)name[i]);
-    c->rh[c->nrh++] = (http_header_t){nn, vv, (uint32_t)nl, (uint32_t)vl};
+    c->rh[c->nrh++] = (http_header_t){lname, vv, (uint32_t)nl, (uint32_t)vl};
 }
 
-static void remove_headers(dyn_conn_t *c, const char *name)
+/* Removes the headers named lname (lowercased, nl bytes). */
+static void remove_headers(dyn_conn_t *c, const char *lname, size_t nl)
 {
-    size_t nl = strlen(name);
     uint32_t o = 0;
     for (uint32_t i = 0; i < c->nrh; i++)
-        if (!(c->rh[i].name_len == nl && strcasecmp(c->rh[i].name, name) == 0))
+        if (!(c->rh[i].name_len == nl && memcmp(c->rh[i].name, lname, nl) == 0))
             c->rh[o++] = c->rh[i];
     c->nrh = o;
+}
+
+void dyn__resp_header_trusted(dyn_conn_t *c, const char *lname, uint32_t nl, const char *value,
+                              uint32_t vl)
+{
+    not_sent(c, "a response header");
+    if (c->nrh)
+        remove_headers(c, lname, nl);
+    if (c->nrh == c->caprh) {
+        uint32_t ncap = c->caprh ? c->caprh * 2 : 8;
+        http_header_t *n = dyn_arena_alloc(c->arena, ncap * sizeof *n);
+        if (!n)
+            oom(c);
+        if (c->nrh)
+            memcpy(n, c->rh, c->nrh * sizeof *n);
+        c->rh = n;
+        c->caprh = ncap;
+    }
+    c->rh[c->nrh++] = (http_header_t){lname, value, nl, vl};
 }
 
 dyn_conn_t *dyn_put_resp_header(dyn_conn_t *c, const char *name, const char *value)
 {
     not_sent(c, "dyn_put_resp_header");
-    remove_headers(c, name);
-    add_header(c, name, value);
+    size_t nl;
+    const char *lname = name_copy(c, name, &nl);
+    if (c->nrh)
+        remove_headers(c, lname, nl);
+    add_header(c, lname, nl, value);
     return c;
 }
 
 dyn_conn_t *dyn_add_resp_header(dyn_conn_t *c, const char *name, const char *value)
 {
     not_sent(c, "dyn_add_resp_header");
-    add_header(c, name, value);
+    size_t nl;
+    const char *lname = name_copy(c, name, &nl);
+    add_header(c, lname, nl, value);
     return c;
 }
 
 dyn_conn_t *dyn_delete_resp_header(dyn_conn_t *c, const char *name)
 {
     not_sent(c, "dyn_delete_resp_header");
-    remove_headers(c, name);
+    size_t nl = strlen(name);
+    uint32_t o = 0;
+    for (uint32_t i = 0; i < c->nrh; i++)
+        if (!(c->rh[i].name_len == nl && strcasecmp(c->rh[i].name, name) == 0))
+            c->rh[o++] = c->rh[i];
+    c->nrh = o;
     return c;
 }
 

@@ -130,6 +130,12 @@ void dyn__conn_bind(dyn_conn_t *c, const struct dyn__rroute *r);
 size_t dyn__conn_nparams(const dyn_conn_t *c);
 void dyn__conn_unbind(dyn_conn_t *c, size_t n);
 
+/* Sets a response header the framework vouches for: lname lowercase and a token, value free of
+ * CR and LF, both living as long as the request (nothing is copied or checked). Replaces
+ * headers of that name. */
+void dyn__resp_header_trusted(dyn_conn_t *c, const char *lname, uint32_t nl, const char *value,
+                              uint32_t vl);
+
 /* Sends what the conn holds (state SET), running the before-send callbacks. */
 void dyn__conn_send_set(dyn_conn_t *c);
 /* Ends a streamed response. */

@@ -20,10 +20,15 @@
 /* The latest Expires written: browsers cap dates anyway, and gmtime needs a 4-digit year. */
 #define MAX_EXPIRES ((time_t)253402300799) /* 9999-12-31 23:59:59 UTC */
 
+/* RFC 9110 tchar, by table: names are checked byte by byte on every request. */
+static const bool tchars[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1,         ['&'] = 1,         ['\''] = 1,
+    ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1,         ['^'] = 1,         ['_'] = 1,
+    ['`'] = 1, ['|'] = 1, ['~'] = 1, ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1};
+
 static bool tchar(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
+    return tchars[c];
 }
 
 static bool is_ws(char c)
@@ -60,13 +65,15 @@ int dyn__cookies_parse(dyn_map_t *into, const char *header, size_t len, uint32_t
             vs++;
         if (ne == start)
             continue;
-        bool ok = true;
-        for (size_t k = start; k < ne && ok; k++)
-            ok = tchar((unsigned char)s[k]);
-        for (size_t k = vs; k < end && ok; k++)
-            ok = (unsigned char)s[k] >= 0x20 && s[k] != 0x7f;
-        if (!ok || dyn_map_getn(into, s + start, ne - start))
-            continue;
+        size_t k = start;
+        while (k < ne && tchar((unsigned char)s[k]))
+            k++;
+        if (k < ne)
+            continue; /* a name that is not a token */
+        for (k = vs; k < end && (unsigned char)s[k] >= 0x20 && s[k] != 0x7f;)
+            k++;
+        if (k < end || dyn_map_getn(into, s + start, ne - start))
+            continue; /* a control character, or a later duplicate */
         s[end] = '\0';
         if (dyn_map_putn(into, s + start, ne - start, dyn_vstrn(s + vs, end - vs)) != 0)
             return ACT_ENOMEM;

@@ -270,14 +270,14 @@ static void log_failure(dyn_conn_t *c, const act_failure_t *f)
     const char *reason = reason_text(c, f->reason);
     if (c->inst->env == DYN_ENV_DEV) {
         dyn_buf_printf(&b, "%s ", c->orig_method_str);
-        dyn__log_value(&b, c->path);
+        dyn__log_text(&b, c->path);
         if (raised)
             dyn_buf_printf(&b, " -> %d in %s", raised, c->failure->where);
         else
             dyn_buf_printf(&b, " crashed in %s: %s", c->failure->where, reason);
         if (f->text[0]) {
             dyn_buf_puts(&b, ": ");
-            dyn__log_value(&b, f->text);
+            dyn__log_text(&b, f->text);
         }
         if (c->request_id)
             dyn_buf_printf(&b, " [%s]", c->request_id);

@@ -299,6 +299,7 @@ static void parse_multipart(dyn_conn_t *c, dyn__fetch_t *f, const char *params)
         .max_header_size = or32(l->max_part_header_size, DEFAULT_MAX_PART_HEADER),
         .max_headers = or32(l->max_part_headers, DEFAULT_MAX_PART_HEADERS),
         .upload_dir = upload_dir(c),
+        .named_uploads = l->named_uploads,
     };
     reader_t r = {.c = c};
     if (c->body_done) {

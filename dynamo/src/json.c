@@ -2,9 +2,10 @@
  * JSON encoding (hand-written, straight from values into a buffer) and decoding (jansson,
  * converted into arena values): json.h.
  *
- * Encoding copies runs of bytes that need no escape with one dyn_buf_put; a byte >= 0x80
- * starts a UTF-8 check of its sequence only. Errors unwind with a path built on the way out
- * (each level prepends its key or index), so the common case keeps no path at all.
+ * Encoding writes straight into the buffer (one compare per write while it has room): runs of
+ * bytes that need no escape are copied at once, and a byte >= 0x80 starts a UTF-8 check of its
+ * sequence only. Errors unwind with a path built on the way out (each level prepends its key or
+ * index), so the common case keeps no path at all.
  *
  * Decoding: jansson recurses once per nesting level with frames of a few hundred bytes and
  * allows 2048 levels; a request fiber's stack is 128 KiB. A linear pre-scan (strings skipped,
@@ -23,6 +24,7 @@
 #include "dynamo/json.h"
 
 #include "actor/mem.h"
+#include "actor/types.h"
 
 #define MAX_ENCODE_DEPTH 256
 #define DEFAULT_MAX_DEPTH 32
@@ -70,65 +72,98 @@ static size_t utf8_seq(const unsigned char *s, size_t n, size_t *bad)
     return 0;
 }
 
+/* Room for n more bytes at data + len (the buffer keeps one more for its NUL, written once at
+ * the end of the encoding); NULL if memory ran out. The common case is one compare. */
+static inline char *room(dyn_buf_t *b, size_t n)
+{
+    if (ACT_UNLIKELY(b->len + n >= b->cap) && !dyn_buf_reserve(b, n))
+        return NULL;
+    return b->data + b->len;
+}
+
+static inline void put(dyn_buf_t *b, const void *p, size_t n)
+{
+    char *o = room(b, n);
+    if (ACT_LIKELY(o != NULL)) {
+        memcpy(o, p, n);
+        b->len += n;
+    }
+}
+
+static inline void put1(dyn_buf_t *b, char c)
+{
+    char *o = room(b, 1);
+    if (ACT_LIKELY(o != NULL)) {
+        *o = c;
+        b->len++;
+    }
+}
+
+/* Bytes a string cannot copy as they are: control characters, '"', '\', and every byte of a
+ * multi-byte sequence (its UTF-8 is checked). */
+static const uint8_t special[256] = {[0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1};
+
+static void put_escape(dyn_buf_t *b, unsigned char c)
+{
+    char esc[6] = {'\\', 0};
+    size_t el = 2;
+    switch (c) {
+    case '"':
+    case '\\':
+        esc[1] = (char)c;
+        break;
+    case '\n':
+        esc[1] = 'n';
+        break;
+    case '\r':
+        esc[1] = 'r';
+        break;
+    case '\t':
+        esc[1] = 't';
+        break;
+    case '\b':
+        esc[1] = 'b';
+        break;
+    case '\f':
+        esc[1] = 'f';
+        break;
+    default:
+        memcpy(esc + 1, "u00", 3);
+        esc[4] = hex[c >> 4];
+        esc[5] = hex[c & 15];
+        el = 6;
+    }
+    put(b, esc, el);
+}
+
 static void put_string(dyn_buf_t *b, const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
-    dyn_buf_put(b, "\"", 1);
-    size_t run = 0, i = 0;
+    put1(b, '"');
+    size_t i = 0;
     while (i < len) {
+        size_t run = i;
+        while (i < len && !special[s[i]])
+            i++;
+        put(b, s + run, i - run);
+        if (i == len)
+            break;
         unsigned char c = s[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+        if (c < 0x80) {
+            put_escape(b, c);
             i++;
             continue;
         }
-        dyn_buf_put(b, s + run, i - run);
-        if (c >= 0x80) {
-            size_t bad = 0, n = utf8_seq(s + i, len - i, &bad);
-            if (n == 3 && c == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9))
-                dyn_buf_put(b, s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
-            else if (n)
-                dyn_buf_put(b, s + i, n);
-            else
-                dyn_buf_put(b, "\xef\xbf\xbd", 3);
-            i += n ? n : bad;
-        } else {
-            char esc[6] = {'\\', 0};
-            size_t el = 2;
-            switch (c) {
-            case '"':
-                esc[1] = '"';
-                break;
-            case '\\':
-                esc[1] = '\\';
-                break;
-            case '\n':
-                esc[1] = 'n';
-                break;
-            case '\r':
-                esc[1] = 'r';
-                break;
-            case '\t':
-                esc[1] = 't';
-                break;
-            case '\b':
-                esc[1] = 'b';
-                break;
-            case '\f':
-                esc[1] = 'f';
-                break;
-            default:
-                memcpy(esc + 1, "u00", 3);
-                esc[4] = hex[c >> 4];
-                esc[5] = hex[c & 15];
-                el = 6;
-            }
-            dyn_buf_put(b, esc, el);
-            i++;
-        }
-        run = i;
+        size_t bad = 0, n = utf8_seq(s + i, len - i, &bad);
+        if (n == 3 && c == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9))
+            put(b, s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
+        else if (n)
+            put(b, s + i, n);
+        else
+            put(b, "\xef\xbf\xbd", 3); /* U+FFFD */
+        i += n ? n : bad;
     }
-    dyn_buf_put(b, s + run, i - run);
-    dyn_buf_put(b, "\"", 1);
+    put1(b, '"');
 }
 
 static void put_int(dyn_buf_t *b, int64_t v)
@@ -141,11 +176,17 @@ static void put_int(dyn_buf_t *b, int64_t v)
     } while (u);
     if (v < 0)
         *--p = '-';
-    dyn_buf_put(b, p, (size_t)(tmp + sizeof tmp - p));
+    put(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
 static void put_float(dyn_buf_t *b, double f)
 {
+    if (f > -9007199254740992.0 && f < 9007199254740992.0 && f == (double)(int64_t)f &&
+        (f != 0 || !signbit(f))) {
+        put_int(b, (int64_t)f); /* integral and exact: no printf */
+        put(b, ".0", 2);
+        return;
+    }
     char tmp[40];
     int n = 0;
     for (int prec = 15; prec <= 17; prec++) {
@@ -164,9 +205,9 @@ static void put_float(dyn_buf_t *b, double f)
             frac = true;
         }
     }
-    dyn_buf_put(b, tmp, (size_t)n);
+    put(b, tmp, (size_t)n);
     if (!frac)
-        dyn_buf_put(b, ".0", 2);
+        put(b, ".0", 2);
 }
 
 /* Prepends text to err (the path is built from the failing value outwards). */
@@ -185,10 +226,13 @@ static int encode(dyn_buf_t *b, const dyn_value_t *v, int depth, char *err, size
 {
     switch (v->type) {
     case DYN_V_NULL:
-        dyn_buf_put(b, "null", 4);
+        put(b, "null", 4);
         return 0;
     case DYN_V_BOOL:
-        dyn_buf_puts(b, v->b ? "true" : "false");
+        if (v->b)
+            put(b, "true", 4);
+        else
+            put(b, "false", 5);
         return 0;
     case DYN_V_INT:
         put_int(b, v->i);
@@ -219,11 +263,11 @@ static int encode(dyn_buf_t *b, const dyn_value_t *v, int depth, char *err, size
         return ACT_EBADARG;
     }
     if (v->type == DYN_V_LIST) {
-        dyn_buf_put(b, "[", 1);
+        put1(b, '[');
         size_t n = dyn_list_len(v->l);
         for (size_t i = 0; i < n; i++) {
             if (i)
-                dyn_buf_put(b, ",", 1);
+                put1(b, ',');
             int rc = encode(b, dyn_list_at(v->l, i), depth + 1, err, errlen);
             if (rc) {
                 char seg[24];
@@ -232,17 +276,17 @@ static int encode(dyn_buf_t *b, const dyn_value_t *v, int depth, char *err, size
                 return rc;
             }
         }
-        dyn_buf_put(b, "]", 1);
+        put1(b, ']');
         return 0;
     }
-    dyn_buf_put(b, "{", 1);
+    put1(b, '{');
     dyn_str_t key;
     const dyn_value_t *val;
     for (size_t i = 0; dyn_map_at(v->m, i, &key, &val); i++) {
         if (i)
-            dyn_buf_put(b, ",", 1);
+            put1(b, ',');
         put_string(b, key.ptr, key.len);
-        dyn_buf_put(b, ":", 1);
+        put1(b, ':');
         int rc = encode(b, val, depth + 1, err, errlen);
         if (rc) {
             err_prepend(err, errlen, key.ptr, key.len);
@@ -250,7 +294,7 @@ static int encode(dyn_buf_t *b, const dyn_value_t *v, int depth, char *err, size
             return rc;
         }
     }
-    dyn_buf_put(b, "}", 1);
+    put1(b, '}');
     return 0;
 }
 
@@ -259,6 +303,8 @@ int dyn_json_encode(dyn_buf_t *b, const dyn_value_t *v, char *err, size_t errlen
     if (err && errlen)
         err[0] = '\0';
     int rc = encode(b, v, 0, err, errlen);
+    if (!b->failed)
+        b->data[b->len] = '\0'; /* the writers above leave it to the end */
     if (rc) {
         err_prepend(err, errlen, "$", 1);
         return rc;

@@ -26,6 +26,16 @@ void dyn__log(const dyn__inst_t *in, dyn_log_level_t level, const char *fmt, ...
     act_report_log(in->decl->name, line);
 }
 
+void dyn__log_text(dyn_buf_t *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < ' ' || *p == 0x7f)
+            dyn_buf_printf(b, "\\x%02x", *p);
+        else
+            dyn_buf_put(b, p, 1);
+    }
+}
+
 void dyn__log_value(dyn_buf_t *b, const char *s)
 {
     bool quote = s[0] == '\0';

@@ -102,9 +102,11 @@ static int upload_open(mp_t *m, dyn__upload_t *u)
 {
     const char *dir = m->lim->upload_dir;
     u->pub.fd = -1;
-    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-        /* No O_TMPFILE on that filesystem: a named file, unlinked when the request ends. */
+    int fd = m->lim->named_uploads ? -1 : open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (m->lim->named_uploads ||
+        (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))) {
+        /* Asked for, or no O_TMPFILE on that filesystem: a named file, unlinked when the
+         * request ends. */
         char *path = dyn_arena_printf(m->a, "%s/dynamo-upload-XXXXXX", dir);
         if (!path)
             return ACT_ENOMEM;
@@ -162,9 +164,13 @@ static ssize_t disposition_filename(mp_t *m, const char *params, char *out, size
         out[d] = '\0';
         return d;
     }
-    if (n != -1)
-        return n;
-    return dyn__mime_param(params, "filename", out, cap);
+    if (n == -1)
+        n = dyn__mime_param(params, "filename", out, cap);
+    if (n == DYN_ELIMIT)
+        return fail(m, DYN_ELIMIT, "a filename longer than %zu bytes", cap - 1);
+    if (n == DYN_EBADENCODING)
+        return fail(m, DYN_EBADENCODING, "a malformed Content-Disposition");
+    return n;
 }
 
 /* Parses the header block hbuf[0..hlen) (lines ending in CRLF, the last one included) and
@@ -224,11 +230,8 @@ static int part_begin(mp_t *m)
     m->name_len = (size_t)nlen;
     char fbuf[1024];
     ssize_t flen = disposition_filename(m, semi, fbuf, sizeof fbuf);
-    if (flen == DYN_ELIMIT)
-        return fail(m, DYN_ELIMIT, "a filename longer than %zu bytes", sizeof fbuf - 1);
     if (flen < -1)
-        return flen == DYN_EBADENCODING ? fail(m, (int)flen, "a malformed Content-Disposition")
-                                        : (int)flen;
+        return (int)flen;
     if (flen == 0)
         return 0; /* an empty file input: Plug skips it */
     if (++m->named > lim->form.max_pairs)

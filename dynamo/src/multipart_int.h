@@ -5,8 +5,9 @@
  * go to temporary files, each exposed as an upload value (params.h).
  *
  * Temporary files are created with O_TMPFILE in the upload directory (no name on disk: nothing
- * is left behind even if the process is killed), or, where the filesystem lacks it, with
- * mkstemp and unlinked when the request ends; mode 0600 either way. Every descriptor and name
+ * is left behind even if the process is killed), or, where the filesystem lacks it or the
+ * Dynamo asks for named uploads (a path other processes can open), with mkstemp and unlinked
+ * when the request ends; mode 0600 either way. Every descriptor and name
  * is released by a cleanup of the request's arena, however the request ends.
  *
  * The parser is a push parser over a small state: the delimiter is searched with memchr for
@@ -34,6 +35,7 @@ typedef struct dyn__mp_limits {
     uint32_t max_header_size; /* bytes of one part's header block: DYN_ELIMIT */
     uint32_t max_headers;     /* header lines of one part: DYN_ELIMIT */
     const char *upload_dir;   /* where file parts go */
+    bool named_uploads;       /* mkstemp names rather than O_TMPFILE */
 } dyn__mp_limits_t;
 
 /* An upload as the request holds it: the public part first (params.h hands out &pub). */

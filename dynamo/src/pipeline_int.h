@@ -28,6 +28,8 @@ bool dyn__log_on(const dyn__inst_t *in, dyn_log_level_t level);
 /* Appends s as a logfmt value: bare if it is a plain token, else quoted with '"' and '\'
  * escaped and control bytes as \xNN. */
 void dyn__log_value(dyn_buf_t *b, const char *s);
+/* Appends s with control bytes as \xNN (the text format: readable, still one line). */
+void dyn__log_text(dyn_buf_t *b, const char *s);
 
 /* One frame of a backtrace, symbolized. Strings are in the given arena. */
 typedef struct dyn__frame {

@@ -183,7 +183,10 @@ static int add_route(cctx_t *c, dyn__crouter_t *cr, const dyn_route_t *rt, dyn__
             if (!name_ok(seg.ptr + 1, seg.len - 1))
                 return fail(c, r, rt, "a glob's name may only hold letters, digits and '_'");
             rr->glob = true;
-            rr->glob_name = (dyn_str_t){seg.ptr + 1, seg.len - 1};
+            char *copy = dyn_arena_strndup(c->arena, seg.ptr + 1, seg.len - 1);
+            if (!copy)
+                return ACT_ENOMEM;
+            rr->glob_name = (dyn_str_t){copy, seg.len - 1};
             continue;
         }
         if (seg.ptr[0] == ':') {
@@ -195,7 +198,11 @@ static int add_route(cctx_t *c, dyn__crouter_t *cr, const dyn_route_t *rt, dyn__
             for (uint16_t i = 0; i < np; i++)
                 if (lit_cmp(params[i].name, name) == 0)
                     return fail(c, r, rt, "the same parameter twice");
-            params[np++] = (dyn__param_t){nsegs, name};
+            /* A NUL-terminated copy: requests bind it as a map key without copying. */
+            char *copy = dyn_arena_strndup(c->arena, name.ptr, name.len);
+            if (!copy)
+                return ACT_ENOMEM;
+            params[np++] = (dyn__param_t){nsegs, {copy, name.len}};
             if (!node->param && !(node->param = dyn_arena_calloc(c->arena, 1, sizeof *node)))
                 return ACT_ENOMEM;
             node = node->param;

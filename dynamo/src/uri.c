@@ -34,8 +34,15 @@ static int hexval(unsigned char c)
 
 ssize_t dyn_percent_decode(char *dst, const char *src, size_t len, unsigned flags)
 {
+    /* Most bytes need nothing: copy them in one tight loop until an escape (or a NUL). */
     size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
+    for (; o < len; o++) {
+        char ch = src[o];
+        if (ch == '%' || ch == '\0' || (ch == '+' && (flags & DYN_DECODE_PLUS)))
+            break;
+        dst[o] = ch;
+    }
+    for (size_t i = o; i < len; i++) {
         unsigned char c = (unsigned char)src[i];
         if (c == '%') {
             if (len - i < 3)
@@ -339,7 +346,10 @@ static int form_pair(const char *key, size_t klen, const char *value, size_t vle
     if (!(f->lim && f->lim->any_bytes) &&
         (!dyn_utf8_valid(key, klen) || !dyn_utf8_valid(value, vlen)))
         return DYN_EBADENCODING;
-    return dyn_params_put(f->params, key, klen, dyn_vstrn(value, vlen), f->lim);
+    /* The value stays where it was decoded, past the callback; an empty one without '='
+     * would be NUL-terminated where the next pair's key goes, so it gets a literal. */
+    return dyn_params_put(f->params, key, klen, vlen ? dyn_vstrn(value, vlen) : dyn_vstr(""),
+                          f->lim);
 }
 
 int dyn_urlencoded_params(const char *s, size_t len, dyn_map_t *params,

@@ -232,7 +232,7 @@ static int find(const dyn_map_t *m, const char *key, size_t len)
     return -1;
 }
 
-int dyn_map_putn(dyn_map_t *m, const char *key, size_t key_len, dyn_value_t v)
+static int put(dyn_map_t *m, const char *key, size_t key_len, dyn_value_t v, bool copy)
 {
     int i = find(m, key, key_len);
     if (i >= 0) {
@@ -249,7 +249,7 @@ int dyn_map_putn(dyn_map_t *m, const char *key, size_t key_len, dyn_value_t v)
         m->e = ne;
         m->cap = ncap;
     }
-    char *k = dyn_arena_strndup(m->arena, key, key_len);
+    const char *k = copy ? dyn_arena_strndup(m->arena, key, key_len) : key;
     if (!k)
         return ACT_ENOMEM;
     m->e[m->n] = (entry_t){{k, key_len}, v};
@@ -263,6 +263,16 @@ int dyn_map_putn(dyn_map_t *m, const char *key, size_t key_len, dyn_value_t v)
         (void)index_build(m, m->n); /* no memory: keep scanning */
     }
     return 0;
+}
+
+int dyn_map_putn(dyn_map_t *m, const char *key, size_t key_len, dyn_value_t v)
+{
+    return put(m, key, key_len, v, true);
+}
+
+int dyn__map_put_borrowed(dyn_map_t *m, const char *key, size_t key_len, dyn_value_t v)
+{
+    return put(m, key, key_len, v, false);
 }
 
 int dyn_map_put(dyn_map_t *m, const char *key, dyn_value_t v)

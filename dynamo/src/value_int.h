@@ -7,4 +7,8 @@
 /* Truncates a map back to its first n entries (undoing a guard's tentative bindings). */
 void dyn__map_truncate(dyn_map_t *m, size_t n);
 
+/* dyn_map_putn without copying the key: key[0..key_len) (NUL-terminated) must outlive the map
+ * (a compiled route's parameter names outlive every request). */
+int dyn__map_put_borrowed(dyn_map_t *m, const char *key, size_t key_len, dyn_value_t v);
+
 #endif

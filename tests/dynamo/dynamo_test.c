@@ -135,7 +135,7 @@ DY_TEST(dynamo, a_crash_costs_one_request_and_releases_its_resources)
     cr_assert_eq(hu_read(c, &r, false), 0);
     hu_resp_free(&r);
     hu_close(c);
-    for (int i = 0; i < 200 && __atomic_load_n(&dtor_count, __ATOMIC_RELAXED) < 4; i++)
+    for (int64_t i = 0; i < MS(2000) && __atomic_load_n(&dtor_count, __ATOMIC_RELAXED) < 4; i++)
         usleep(5000);
     cr_assert_eq(__atomic_load_n(&dtor_count, __ATOMIC_RELAXED), 4,
                  "every request's pointer assign was released");
@@ -189,15 +189,18 @@ DY_TEST(dynamo, several_dynamos_are_independent)
     act_pid_t la = act_whereis("web_a.http");
     act_exit(la, ACT_KILL);
     expect_body(pb, "/", 200, "hello from web_b");
-    for (int i = 0; i < 400 && (act_whereis("web_a.http") == la || !act_whereis("web_a.http")); i++)
+    /* The new listener registers its name before the start returns and the port is known. */
+    for (int64_t i = 0; i < MS(2000) && (act_whereis("web_a.http") == la ||
+                                         !act_whereis("web_a.http") || !serves(dyn_port("web_a")));
+         i++)
         usleep(5000);
     cr_assert_neq(act_whereis("web_a.http"), la);
     expect_body(dyn_port("web_a"), "/", 200, "hello from web_a");
     /* Killing a's Dynamo actor: a new instance, and the server after it. */
     act_pid_t ka = act_whereis("web_a");
     act_exit(ka, ACT_KILL);
-    for (int i = 0; i < 400 && (act_whereis("web_a") == ka || !dyn_port("web_a") ||
-                                !serves(dyn_port("web_a")));
+    for (int64_t i = 0; i < MS(2000) && (act_whereis("web_a") == ka || !dyn_port("web_a") ||
+                                         !serves(dyn_port("web_a")));
          i++)
         usleep(5000);
     expect_body(dyn_port("web_a"), "/", 200, "hello from web_a");

@@ -46,6 +46,8 @@ DY_TEST(params, flat_pairs_last_value_wins_and_keys_without_value_are_empty)
     cr_assert_str_eq(str_at(m, "flag"), "");
     cr_assert_str_eq(str_at(m, ""), "e");
     cr_assert_eq(dyn_map_len(m), 4);
+    cr_assert_eq(decode(a, "flag&x=1", &m, NULL), 0);
+    cr_assert_str_eq(str_at(m, "flag"), "");
     dyn_arena_free(a);
 }
 

@@ -207,7 +207,7 @@ static dyn_conn_t *traced(dyn_conn_t *conn)
 /* The seed: halts with 400 unless the user_info parameter is there. */
 static dyn_conn_t *require_user_info(dyn_conn_t *conn)
 {
-    if (!dyn_param(conn, "user_info"))
+    if (!dyn_param(dyn_fetch(conn, DYN_FETCH_PARAMS), "user_info"))
         return dyn_halt(dyn_status(conn, 400));
     return conn;
 }

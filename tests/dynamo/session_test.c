@@ -572,9 +572,9 @@ static dyn_conn_t *r_read_signed(dyn_conn_t *conn)
         dyn_sprintf(conn, "%s|%s|%s", s ? s : "-", e ? e : "-", swapped ? swapped : "-"));
 }
 
-DYN_ROUTER(cookie_router, DYN_GET("/set", r_set_signed), DYN_GET("/read", r_read_signed));
+DYN_ROUTER(signed_cookie_router, DYN_GET("/set", r_set_signed), DYN_GET("/read", r_read_signed));
 static const dyn_dynamo_t cookie_dynamo = {
-    .name = "ck", .endpoint = &cookie_router, .secret = SECRET_A};
+    .name = "ck", .endpoint = &signed_cookie_router, .secret = SECRET_A};
 
 static const char *cookie_value(dyn_conn_t *c, const char *name)
 {

@@ -14,12 +14,21 @@
  *   cmake --build build/fuzz --target path_fuzz
  *   build/fuzz/tests/fuzz/path_fuzz tests/fuzz/corpus/path -max_total_time=60
  */
-#include <assert.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dynamo/dynamo.h"
+
+/* assert() that NDEBUG (RelWithDebInfo) does not remove. */
+#define CHECK(x)                                                                                   \
+    do {                                                                                           \
+        if (!(x)) {                                                                                \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x);                  \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
 
 static dyn_conn_t *h(dyn_conn_t *conn)
 {
@@ -75,7 +84,7 @@ static bool pattern(const char *pat, bool prefix, const dyn_str_t *segs, size_t 
 static int linear(const dyn_router_t *r, uint32_t mbits, const dyn_str_t *segs, size_t n,
                   const dyn_route_t **route, int depth)
 {
-    assert(depth < 8);
+    CHECK(depth < 8);
     uint32_t allow = 0;
     for (size_t i = 0; i < r->nroutes; i++) {
         const dyn_route_t *rt = &r->routes[i];
@@ -115,35 +124,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (n >= 0) {
         size_t total = 0;
         for (int i = 0; i < n; i++) {
-            assert(segs[i].len > 0);
-            assert(segs[i].ptr >= buf && segs[i].ptr + segs[i].len < buf + len + 1);
-            assert(segs[i].ptr[segs[i].len] == '\0');
-            assert(memchr(segs[i].ptr, '\0', segs[i].len) == NULL);
+            CHECK(segs[i].len > 0);
+            CHECK(segs[i].ptr >= buf && segs[i].ptr + segs[i].len < buf + len + 1);
+            CHECK(segs[i].ptr[segs[i].len] == '\0');
+            CHECK(memchr(segs[i].ptr, '\0', segs[i].len) == NULL);
             total += segs[i].len + 1;
         }
-        assert(total <= len + 1);
+        CHECK(total <= len + 1);
     } else {
-        assert(n == DYN_EBADENCODING || n == DYN_ELIMIT);
+        CHECK(n == DYN_EBADENCODING || n == DYN_ELIMIT);
     }
 
     dyn_match_t mt;
     int st = dyn_routes_match(routes, m, path, len, &mt);
-    assert(st == mt.status);
+    CHECK(st == mt.status);
     if (n >= 0 && (size_t)n < max) {
         /* Within the limit the split above is the matcher's: compare with the reference. */
         uint32_t mbits = DYN_M(m) | (m == HTTP_METHOD_HEAD ? DYN_M_GET : 0);
         const dyn_route_t *want = NULL;
         int ref = linear(&outer, mbits, segs, (size_t)n, &want, 0);
         if (n <= 64) {
-            assert(st == ref);
+            CHECK(st == ref);
             if (st == 200)
-                assert(mt.route == want);
+                CHECK(mt.route == want);
         }
     } else if (n == DYN_EBADENCODING) {
-        assert(st == 400);
+        CHECK(st == 400);
     }
     if (st == 405)
-        assert(mt.allow != 0);
+        CHECK(mt.allow != 0);
     free(segs);
     free(buf);
     return 0;

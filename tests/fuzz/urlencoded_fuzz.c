@@ -11,12 +11,21 @@
  *   cmake --build build/fuzz --target urlencoded_fuzz
  *   build/fuzz/tests/fuzz/urlencoded_fuzz tests/fuzz/corpus/urlencoded -max_total_time=60
  */
-#include <assert.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dynamo/uri.h"
+
+/* assert() that NDEBUG (RelWithDebInfo) does not remove. */
+#define CHECK(x)                                                                                   \
+    do {                                                                                           \
+        if (!(x)) {                                                                                \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x);                  \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
 
 typedef struct ctx {
     const char *s;
@@ -64,12 +73,12 @@ static long ref_decode(const char *raw, size_t n, char *out)
 static int pair(const char *k, size_t kl, const char *v, size_t vl, void *arg)
 {
     ctx_t *c = arg;
-    assert(k[kl] == '\0' && v[vl] == '\0');
-    assert(strlen(k) == kl && strlen(v) == vl);
+    CHECK(k[kl] == '\0' && v[vl] == '\0');
+    CHECK(strlen(k) == kl && strlen(v) == vl);
     /* The next non-empty raw pair. */
     while (c->pos < c->len && c->s[c->pos] == '&')
         c->pos++;
-    assert(c->pos < c->len);
+    CHECK(c->pos < c->len);
     const char *start = c->s + c->pos;
     const char *amp = memchr(start, '&', c->len - c->pos);
     size_t rl = amp ? (size_t)(amp - start) : c->len - c->pos;
@@ -77,9 +86,9 @@ static int pair(const char *k, size_t kl, const char *v, size_t vl, void *arg)
     const char *eq = memchr(start, '=', rl);
     size_t rk = eq ? (size_t)(eq - start) : rl;
     long dk = ref_decode(start, rk, c->ref);
-    assert(dk == (long)kl && memcmp(c->ref, k, kl) == 0);
+    CHECK(dk == (long)kl && memcmp(c->ref, k, kl) == 0);
     long dv = eq ? ref_decode(eq + 1, rl - rk - 1, c->ref) : 0;
-    assert(dv == (long)vl && (vl == 0 || memcmp(c->ref, v, vl) == 0));
+    CHECK(dv == (long)vl && (vl == 0 || memcmp(c->ref, v, vl) == 0));
     c->pairs++;
     return 0;
 }
@@ -95,14 +104,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *buf = malloc(c.len + 2);
     c.ref = malloc(c.len + 1);
     int rc = dyn_urlencoded_each(c.s, c.len, buf, lp, pair, &c);
-    assert(rc == 0 || rc == DYN_EBADENCODING || rc == DYN_ELIMIT);
+    CHECK(rc == 0 || rc == DYN_EBADENCODING || rc == DYN_ELIMIT);
     if (lp)
-        assert(c.pairs <= lim.max_pairs);
+        CHECK(c.pairs <= lim.max_pairs);
     if (rc == 0) {
         /* Every raw pair was seen. */
         while (c.pos < c.len && c.s[c.pos] == '&')
             c.pos++;
-        assert(c.pos == c.len);
+        CHECK(c.pos == c.len);
     }
     free(c.ref);
     free(buf);

@@ -37,7 +37,8 @@ DYN_API char *dyn_arena_strndup(dyn_arena_t *a, const char *s, size_t len);
 DYN_API __attribute__((format(printf, 2, 3))) char *dyn_arena_printf(dyn_arena_t *a,
                                                                      const char *fmt, ...);
 
-DYN_API char *dyn_arena_vprintf(dyn_arena_t *a, const char *fmt, va_list ap);
+DYN_API __attribute__((format(printf, 2, 0))) char *dyn_arena_vprintf(dyn_arena_t *a,
+                                                                      const char *fmt, va_list ap);
 
 /* Runs fn(arg) when the arena is released (the request ended), last registered first. fn must
  * not block. Returns 0 or ACT_ENOMEM (fn is then called at once, so nothing leaks). */

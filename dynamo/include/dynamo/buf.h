@@ -34,10 +34,15 @@ typedef struct dyn_buf {
 /* Starts an empty buffer with room for cap bytes (0: 256). */
 DYN_API void dyn_buf_init(dyn_buf_t *b, dyn_arena_t *a, size_t cap);
 DYN_API void dyn_buf_put(dyn_buf_t *b, const void *data, size_t len);
+/* Makes room for `more` bytes past the content and its NUL, for writers that fill data + len
+ * themselves (an encoder's inner loop) and then add what they wrote to len and write the NUL.
+ * Returns false (failed set) if memory runs out. */
+DYN_API bool dyn_buf_reserve(dyn_buf_t *b, size_t more);
 DYN_API void dyn_buf_puts(dyn_buf_t *b, const char *s);
 DYN_API __attribute__((format(printf, 2, 3))) void dyn_buf_printf(dyn_buf_t *b, const char *fmt,
                                                                   ...);
-DYN_API void dyn_buf_vprintf(dyn_buf_t *b, const char *fmt, va_list ap);
+DYN_API __attribute__((format(printf, 2, 0))) void dyn_buf_vprintf(dyn_buf_t *b, const char *fmt,
+                                                                   va_list ap);
 /* Appends s[0..len) HTML-escaped: & < > " ' become entities, so the text is safe in element
  * content and in quoted attribute values; NUL bytes become U+FFFD. */
 DYN_API void dyn_buf_html(dyn_buf_t *b, const char *s, size_t len);

@@ -241,7 +241,8 @@ DYN_API void *dyn_alloc(dyn_conn_t *conn, size_t size);
 DYN_API char *dyn_strdup(dyn_conn_t *conn, const char *s);
 DYN_API __attribute__((format(printf, 2, 3))) char *dyn_sprintf(dyn_conn_t *conn, const char *fmt,
                                                                 ...);
-DYN_API char *dyn_vsprintf(dyn_conn_t *conn, const char *fmt, va_list ap);
+DYN_API __attribute__((format(printf, 2, 0))) char *dyn_vsprintf(dyn_conn_t *conn, const char *fmt,
+                                                                 va_list ap);
 
 /* The declaration of the Dynamo serving this request (dynamo.h: its secret, static route and
  * root, limits...), and shorthands for its environment, name and user data. */

@@ -104,6 +104,10 @@ typedef struct dyn_limits {
     uint32_t max_part_header_size; /* [16384] bytes of one part's header block */
     uint32_t max_part_headers;     /* [32] header lines of one part */
     const char *upload_dir;        /* where file parts are written [$TMPDIR, else /tmp] */
+    bool named_uploads;            /* give each upload a name in upload_dir (removed when the
+                                      request ends) so that other processes can open its path;
+                                      [false: O_TMPFILE where the filesystem has it, a file
+                                      without a name that nothing can leave behind] */
     const char *const *pass;       /* media types a body may have when no parser takes it,
                                       as Plug.Parsers' pass, NULL-terminated: exact
                                       ("text/plain"), a type with the subtype '*', or '*' for

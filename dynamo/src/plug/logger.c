@@ -41,7 +41,7 @@ static dyn_conn_t *line(dyn_conn_t *c, void *arg)
     dyn_buf_init(&b, c->arena, 256);
     if (fmt == DYN_LOG_FORMAT_TEXT) {
         dyn_buf_printf(&b, "%s ", c->orig_method_str);
-        dyn__log_value(&b, c->path);
+        dyn__log_text(&b, c->path);
         dyn_buf_printf(&b, " -> %d in %lldus", c->status, us);
         if (c->request_id)
             dyn_buf_printf(&b, " [%s]", c->request_id);

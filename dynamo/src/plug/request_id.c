@@ -15,7 +15,10 @@
 
 #define ID_LEN 20
 
-static const dyn_request_id_opts_t defaults = {.header = "x-request-id"};
+typedef struct state {
+    char name[64]; /* the header, lowercased */
+    uint32_t len;
+} state_t;
 
 static __thread uint64_t rng;
 static __thread bool seeded;
@@ -55,14 +58,38 @@ static bool valid(const char *s)
 static int init(const void *opts, void **state)
 {
     const dyn_request_id_opts_t *o = opts;
-    *state = (void *)(o && o->header ? o : &defaults);
+    const char *h = o && o->header ? o->header : "x-request-id";
+    size_t n = strlen(h);
+    state_t *s = act_calloc(1, sizeof *s);
+    if (!s)
+        return ACT_ENOMEM;
+    if (n == 0 || n >= sizeof s->name) {
+        act_free(s);
+        return ACT_EBADARG;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char ch = h[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '_')) {
+            act_free(s);
+            return ACT_EBADARG;
+        }
+        s->name[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch | 0x20 : ch);
+    }
+    s->len = (uint32_t)n;
+    *state = s;
     return 0;
+}
+
+static void deinit(void *state)
+{
+    act_free(state);
 }
 
 static dyn_conn_t *call(dyn_conn_t *c, void *state)
 {
-    const dyn_request_id_opts_t *o = state;
-    const char *id = dyn_conn_req_header(c, o->header);
+    const state_t *st = state;
+    const char *id = dyn_conn_req_header(c, st->name);
     if (!valid(id)) {
         static const char b64[] =
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -74,11 +101,13 @@ static dyn_conn_t *call(dyn_conn_t *c, void *state)
         id = s;
     }
     c->request_id = id;
-    return dyn_put_resp_header(c, o->header, id);
+    dyn__resp_header_trusted(c, st->name, st->len, id, (uint32_t)strlen(id));
+    return c;
 }
 
 const dyn_plug_t dyn_plug_request_id = {
     .name = "request_id",
     .init = init,
     .call = call,
+    .deinit = deinit,
 };

@@ -32,6 +32,7 @@ static dyn_conn_t *welcome(dyn_conn_t *conn)
                      "<li><a href=\"/section/about\">/section/about</a></li>"
                      "<li><a href=\"/posts/recent\">/posts/recent</a></li>"
                      "<li><a href=\"/account?user_info=me\">/account?user_info=me</a></li>"
+                     "<li><a href=\"/oops/hello\">/oops/hello</a> (the exception page)</li>"
                      "</ul></body></html>\n");
     conn = dyn_put_resp_content_type(conn, "text/html", "utf-8");
     return dyn_resp_borrow(conn, 200, b.data, b.len);
@@ -98,6 +99,13 @@ static dyn_conn_t *section(dyn_conn_t *conn)
                                 strcmp(s, "about") == 0 ? "About us" : "Contact us"));
 }
 
+/* A route that crashes, to see the exception handler: in dev the page with the reason, the
+ * route, the backtrace and the request; in prod a plain 500 and a log line. */
+static dyn_conn_t *oops(dyn_conn_t *conn)
+{
+    act_failf(ACT_CRASH, "oops: %s", dyn_param(conn, "what"));
+}
+
 /* finalize: after every route of this router (the README's finalize hook). */
 static dyn_conn_t *served_by(dyn_conn_t *conn)
 {
@@ -113,4 +121,4 @@ DYN_ROUTER(application_router,
            DYN_GET("/users/:user_id", show_user, .prepare = DYN_HOOKS(authenticate_user)),
            DYN_GET("/hello/*", hello_any),
            DYN_GET("/section/:section", section, DYN_GUARD(known_section)),
-           DYN_FINALIZE(served_by));
+           DYN_GET("/oops/*what", oops), DYN_FINALIZE(served_by));
