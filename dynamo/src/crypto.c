@@ -529,14 +529,16 @@ static bool gcm_run(bool enc, const uint8_t key[DYN_KEY_LEN], const uint8_t iv[I
     if (one)
         memcpy(aad + 1, purpose, plen);
     EVP_CIPHER_CTX *x = cipher_ctx(key, enc);
+    /* The tag by parameter, not EVP_CIPHER_CTX_ctrl (which builds the same array each time). */
+    OSSL_PARAM tp[] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, TAG_LEN),
+                       OSSL_PARAM_construct_end()};
     int n = 0;
     return x && EVP_CipherInit_ex2(x, NULL, NULL, iv, enc, NULL) &&
            EVP_CipherUpdate(x, NULL, &n, aad, one ? (int)plen + 1 : 1) &&
            (one || EVP_CipherUpdate(x, NULL, &n, (const uint8_t *)purpose, (int)plen)) &&
            EVP_CipherUpdate(x, out, &n, in, (int)len) && (size_t)n == len &&
-           (enc || EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag)) &&
-           EVP_CipherFinal_ex(x, out + n, &n) && n == 0 &&
-           (!enc || EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_GET_TAG, TAG_LEN, tag));
+           (enc || EVP_CIPHER_CTX_set_params(x, tp)) && EVP_CipherFinal_ex(x, out + n, &n) &&
+           n == 0 && (!enc || EVP_CIPHER_CTX_get_params(x, tp));
 }
 
 char *dyn_encrypt(dyn_arena_t *a, const dyn_keyring_t *kr, const char *purpose, const void *data,

@@ -19,104 +19,130 @@
 
 /* ---- encoding ----------------------------------------------------------------------------- */
 
-static void put_varint(dyn_buf_t *b, uint64_t v)
+/* The encoder writes straight into the buffer after making room for each value (its tag, a
+ * 10-byte length at most, its bytes): one bounds check per value rather than per piece. */
+
+static uint8_t *room(dyn_buf_t *b, size_t n)
 {
-    uint8_t tmp[10];
-    size_t n = 0;
-    do {
-        tmp[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+    return dyn_buf_reserve(b, n) ? (uint8_t *)b->data + b->len : NULL;
+}
+
+static uint8_t *varint(uint8_t *p, uint64_t v)
+{
+    while (v > 0x7f) {
+        *p++ = (uint8_t)(v | 0x80);
         v >>= 7;
-    } while (v);
-    dyn_buf_put(b, tmp, n);
+    }
+    *p++ = (uint8_t)v;
+    return p;
 }
 
-static void put_tag(dyn_buf_t *b, char t)
+static void advance(dyn_buf_t *b, const uint8_t *p)
 {
-    dyn_buf_put(b, &t, 1);
+    b->len = (size_t)((const char *)p - b->data);
 }
 
-static int encode_value(dyn_buf_t *b, const dyn_value_t *v, int depth, const char **bad,
-                        const char *path);
+/* *bad names the key path of a pointer value: the innermost map sets it, outer ones prefix
+ * their key while the error goes up (built only when one is found). */
+static int encode_value(dyn_buf_t *b, const dyn_value_t *v, int depth, const char **bad);
 
-static int encode_map(dyn_buf_t *b, const dyn_map_t *m, int depth, const char **bad,
-                      const char *path)
+static int encode_map(dyn_buf_t *b, const dyn_map_t *m, int depth, const char **bad)
 {
     size_t n = dyn_map_len(m);
-    put_tag(b, 'm');
-    put_varint(b, n);
+    uint8_t *p = room(b, 11);
+    if (!p)
+        return ACT_ENOMEM;
+    *p++ = 'm';
+    advance(b, varint(p, n));
     for (size_t i = 0; i < n; i++) {
         dyn_str_t k;
         const dyn_value_t *v;
         dyn_map_at(m, i, &k, &v);
-        put_varint(b, k.len);
-        dyn_buf_put(b, k.ptr, k.len);
-        const char *sub = path;
-        if (v->type == DYN_V_PTR || v->type == DYN_V_MAP || v->type == DYN_V_LIST)
-            sub = path[0] ? dyn_arena_printf(b->arena, "%s.%s", path, k.ptr) : k.ptr;
-        int rc = encode_value(b, v, depth + 1, bad, sub ? sub : path);
+        if (!(p = room(b, 10 + k.len)))
+            return ACT_ENOMEM;
+        p = varint(p, k.len);
+        memcpy(p, k.ptr, k.len);
+        advance(b, p + k.len);
+        int rc = encode_value(b, v, depth + 1, bad);
+        if (rc == ACT_EBADARG && bad)
+            *bad = *bad ? dyn_arena_printf(b->arena, "%s.%s", k.ptr, *bad) : k.ptr;
         if (rc)
             return rc;
     }
     return 0;
 }
 
-static int encode_value(dyn_buf_t *b, const dyn_value_t *v, int depth, const char **bad,
-                        const char *path)
+static int encode_value(dyn_buf_t *b, const dyn_value_t *v, int depth, const char **bad)
 {
     if (depth > MAX_ENCODE_DEPTH)
         return DYN_ELIMIT;
+    uint8_t *p;
     switch (v->type) {
     case DYN_V_NULL:
-        put_tag(b, 'n');
-        return 0;
     case DYN_V_BOOL:
-        put_tag(b, v->b ? 't' : 'f');
+        if (!(p = room(b, 1)))
+            return ACT_ENOMEM;
+        *p++ = v->type == DYN_V_NULL ? 'n' : v->b ? 't' : 'f';
+        advance(b, p);
         return 0;
     case DYN_V_INT:
-        put_tag(b, 'i');
-        put_varint(b, ((uint64_t)v->i << 1) ^ (uint64_t)(v->i >> 63));
+        if (!(p = room(b, 11)))
+            return ACT_ENOMEM;
+        *p++ = 'i';
+        advance(b, varint(p, ((uint64_t)v->i << 1) ^ (uint64_t)(v->i >> 63)));
         return 0;
     case DYN_V_FLOAT: {
         uint64_t bits;
         memcpy(&bits, &v->f, 8);
-        uint8_t be[8];
+        if (!(p = room(b, 9)))
+            return ACT_ENOMEM;
+        *p++ = 'd';
         for (int i = 7; i >= 0; i--, bits >>= 8)
-            be[i] = (uint8_t)bits;
-        put_tag(b, 'd');
-        dyn_buf_put(b, be, 8);
+            p[i] = (uint8_t)bits;
+        advance(b, p + 8);
         return 0;
     }
     case DYN_V_STR:
-        put_tag(b, 's');
-        put_varint(b, v->s.len);
-        dyn_buf_put(b, v->s.ptr, v->s.len);
+        if (!(p = room(b, 11 + v->s.len)))
+            return ACT_ENOMEM;
+        *p++ = 's';
+        p = varint(p, v->s.len);
+        memcpy(p, v->s.ptr, v->s.len);
+        advance(b, p + v->s.len);
         return 0;
     case DYN_V_LIST: {
         size_t n = dyn_list_len(v->l);
-        put_tag(b, 'l');
-        put_varint(b, n);
+        if (!(p = room(b, 11)))
+            return ACT_ENOMEM;
+        *p++ = 'l';
+        advance(b, varint(p, n));
         for (size_t i = 0; i < n; i++) {
-            int rc = encode_value(b, dyn_list_at(v->l, i), depth + 1, bad, path);
+            int rc = encode_value(b, dyn_list_at(v->l, i), depth + 1, bad);
             if (rc)
                 return rc;
         }
         return 0;
     }
     case DYN_V_MAP:
-        return encode_map(b, v->m, depth, bad, path);
+        return encode_map(b, v->m, depth, bad);
     case DYN_V_PTR:
         break;
     }
-    if (bad)
-        *bad = path;
     return ACT_EBADARG;
 }
 
 int dyn__term_encode(dyn_buf_t *b, const dyn_map_t *m, const char **bad)
 {
-    uint8_t version = DYN__TERM_VERSION;
-    dyn_buf_put(b, &version, 1);
-    int rc = encode_map(b, m, 0, bad, "");
+    if (bad)
+        *bad = NULL;
+    uint8_t *p = room(b, 1);
+    if (!p)
+        return ACT_ENOMEM;
+    *p = DYN__TERM_VERSION;
+    advance(b, p + 1);
+    int rc = encode_map(b, m, 0, bad);
+    if (rc == 0 && !b->failed)
+        b->data[b->len] = '\0';
     return rc ? rc : b->failed ? ACT_ENOMEM : 0;
 }
 

@@ -295,7 +295,8 @@ static bool if_range(const dyn_conn_t *c, const char *etag, time_t mtime, time_t
     return dyn__http_date_parse(v, strlen(v), now, &t) && t == mtime;
 }
 
-static dyn_conn_t *fail_status(dyn_conn_t *c, int status)
+/* A status the Dynamo answers with its page, as a router's 404 (not a failure: nothing logged). */
+static dyn_conn_t *answer_status(dyn_conn_t *c, int status)
 {
     c->error_status = status;
     return dyn_halt(c);
@@ -333,7 +334,7 @@ static dyn_conn_t *serve(dyn_conn_t *c, state_t *st, const dyn_str_t *segs, size
     int len = n ? dyn__static_path(segs, n, rel, sizeof rel - sizeof "/.gz")
                 : snprintf(rel, sizeof rel, "."); /* the prefix itself: its index */
     if (len == DYN__PATH_INVALID)
-        return fail_status(c, 400);
+        dyn_raise(c, 400, "invalid path for a static asset (Plug's InvalidPathError)");
     if (len < 0)
         return c;
     int root = root_fd(st);
@@ -372,7 +373,7 @@ static dyn_conn_t *serve(dyn_conn_t *c, state_t *st, const dyn_str_t *segs, size
 
     verdict_t v = preconditions(c, etag, mtime, now);
     if (v == PRECONDITION_FAILED)
-        return fail_status(c, 412);
+        return answer_status(c, 412);
 
     if (st->gzip)
         dyn_put_resp_header(c, "vary", "accept-encoding");
