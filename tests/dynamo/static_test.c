@@ -643,7 +643,7 @@ DY_TEST(static, cache_control_by_environment_and_versioned_urls)
     cr_assert_null(dyn_get_resp_header(c, "etag"));
     dyn_test_conn_free(c);
     opts.cache_control = "public, max-age=60";
-    opts.headers = (const dyn_static_header_t[]){{"x-served-by", "static"}, {NULL, NULL}};
+    opts.headers = (const dyn_static_header_t[]){{"X-Served-By", "static"}, {NULL, NULL}};
     c = run(HTTP_METHOD_GET, "/static/hello.txt", NULL);
     cr_assert_str_eq(hdr(c, "cache-control"), "public, max-age=60");
     cr_assert_str_eq(hdr(c, "x-served-by"), "static");
@@ -717,4 +717,22 @@ DY_TEST(static, a_relative_prefix_fails_the_start)
     static const dyn_dynamo_t d = {.name = "bad", .endpoint = &fallback_router, DYN_PLUGS(plugs)};
     cr_assert_eq(dyn_start_link(&d, NULL), ACT_ECHILDSTART);
     cr_assert(dy_wait_report("not an absolute path", MS(2000)));
+}
+
+DY_TEST(static, header_options_with_cr_or_lf_fail_the_start)
+{
+    opts.from = root;
+    static const dyn_plug_spec_t plugs[] = {DYN_PLUG(dyn_plug_static, &opts)};
+    static const dyn_dynamo_t d = {.name = "bad", .endpoint = &fallback_router, DYN_PLUGS(plugs)};
+    opts.headers = (const dyn_static_header_t[]){{"x-a", "1\r\nset-cookie: a=b"}, {NULL, NULL}};
+    cr_assert_eq(dyn_start_link(&d, NULL), ACT_ECHILDSTART);
+    opts.headers = (const dyn_static_header_t[]){{"x a", "1"}, {NULL, NULL}};
+    cr_assert_eq(dyn_start_link(&d, NULL), ACT_ECHILDSTART);
+    opts.headers = NULL;
+    opts.cache_control = "public\nx-evil: 1";
+    cr_assert_eq(dyn_start_link(&d, NULL), ACT_ECHILDSTART);
+    opts.cache_control = NULL;
+    opts.content_types = (const dyn_static_type_t[]){{".txt", "text/plain\r\n"}, {NULL, NULL}};
+    cr_assert_eq(dyn_start_link(&d, NULL), ACT_ECHILDSTART);
+    cr_assert(dy_wait_report("holds CR or LF", MS(2000)));
 }
