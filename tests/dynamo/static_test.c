@@ -670,6 +670,15 @@ DY_TEST(static, index_files_and_the_slash_redirect)
     expect(HTTP_METHOD_GET, "/static/", NULL, 200, "root index");
     expect(HTTP_METHOD_GET, "/static", NULL, 301, NULL);
     expect(HTTP_METHOD_GET, "/static/dir-out/", NULL, 404, NULL);
+    /* never a redirect to another site */
+    opts.at = "/";
+    char p[PATH_MAX * 2];
+    snprintf(p, sizeof p, "%s/evil.com", root);
+    cr_assert_eq(mkdir(p, 0755), 0);
+    c = run(HTTP_METHOD_GET, "//evil.com", NULL);
+    cr_assert_eq(dyn_test_status(c), 301);
+    cr_assert_str_eq(hdr(c, "location"), "/evil.com/");
+    dyn_test_conn_free(c);
 }
 
 DY_TEST(static, only_filters_and_content_type_overrides)

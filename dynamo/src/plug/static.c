@@ -376,10 +376,13 @@ static const char *content_type(const state_t *st, const char *rel, size_t len)
  * relative links resolve), keeping the query. */
 static dyn_conn_t *to_directory(dyn_conn_t *c)
 {
+    /* One leading slash only: "//evil.example/" would be a link to another site. */
+    const char *path = dyn_conn_path(c);
+    while (path[0] == '/' && path[1] == '/')
+        path++;
     const char *q = dyn_conn_query(c);
-    dyn_conn_t *r = dyn_redirect_status(c, 301,
-                                        q[0] ? dyn_sprintf(c, "%s/?%s", dyn_conn_path(c), q)
-                                             : dyn_sprintf(c, "%s/", dyn_conn_path(c)));
+    dyn_conn_t *r = dyn_redirect_status(
+        c, 301, q[0] ? dyn_sprintf(c, "%s/?%s", path, q) : dyn_sprintf(c, "%s/", path));
     return dyn_halt(r);
 }
 
