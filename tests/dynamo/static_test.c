@@ -733,6 +733,9 @@ DY_TEST(static, header_options_with_cr_or_lf_fail_the_start)
     opts.from = root;
     static const dyn_plug_spec_t plugs[] = {DYN_PLUG(dyn_plug_static, &opts)};
     static const dyn_dynamo_t d = {.name = "bad", .endpoint = &fallback_router, DYN_PLUGS(plugs)};
+    /* Descriptor 0 open (stdin, or /dev/null in its place): a failed start must not close it. */
+    int fd0 = fcntl(0, F_GETFD) != -1 ? 0 : open("/dev/null", O_RDONLY);
+    cr_assert_eq(fd0, 0);
     opts.headers = (const dyn_static_header_t[]){{"x-a", "1\r\nset-cookie: a=b"}, {NULL, NULL}};
     cr_assert_eq(dyn_start_link(&d, NULL), ACT_ECHILDSTART);
     opts.headers = (const dyn_static_header_t[]){{"x a", "1"}, {NULL, NULL}};
@@ -744,4 +747,5 @@ DY_TEST(static, header_options_with_cr_or_lf_fail_the_start)
     opts.content_types = (const dyn_static_type_t[]){{".txt", "text/plain\r\n"}, {NULL, NULL}};
     cr_assert_eq(dyn_start_link(&d, NULL), ACT_ECHILDSTART);
     cr_assert(dy_wait_report("holds CR or LF", MS(2000)));
+    cr_assert_neq(fcntl(0, F_GETFD), -1, "a failed start closed a descriptor it never opened");
 }

@@ -6,6 +6,7 @@
  * Checking decodes exactly that length, unmasks, and compares all 32 bytes with CRYPTO_memcmp:
  * the time taken says nothing about how much of a guess was right.
  */
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 

@@ -136,6 +136,7 @@ static int init(const void *opts, void **out)
     state_t *st = act_calloc(1, sizeof *st);
     if (!st)
         return ACT_ENOMEM;
+    atomic_init(&st->root_fd, -1); /* deinit closes it: never descriptor 0 by mistake */
     st->o = o;
     st->at_buf = act_strdup(at);
     st->root = act_strdup(from);
@@ -178,7 +179,7 @@ static int init(const void *opts, void **out)
         return rc;
     }
     int fd = open_root(st->root);
-    atomic_init(&st->root_fd, fd);
+    atomic_store_explicit(&st->root_fd, fd, memory_order_relaxed);
     if (fd < 0)
         log_line(d, "static: cannot open the root \"%.200s\" (%s); requests will try again",
                  st->root, strerror(errno));
