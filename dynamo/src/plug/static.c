@@ -519,12 +519,13 @@ static dyn_conn_t *serve(dyn_conn_t *c, state_t *st, const dyn_str_t *segs, size
                 PUT(c, "content-range", cr, p - cr);
             }
             break;
-        case DYN__RANGE_UNSATISFIABLE:
+        case DYN__RANGE_UNSATISFIABLE: {
             char *cr = dyn_alloc(c, 32), *p = stpcpy(cr, "bytes */");
             p = decimal(p, size);
             PUT(c, "content-range", cr, p - cr);
             PUT(c, "content-type", "text/plain; charset=utf-8", 25);
             return dyn_halt(dyn_send(c, 416, "Range Not Satisfiable\n"));
+        }
         default:
             break;
         }
