@@ -4,8 +4,8 @@
  * The algorithms are fetched once per process (HMAC, SHA-256, AES-256-GCM, HKDF: OpenSSL 3
  * looks a name up in its provider tables on every implicit fetch, which would cost more than
  * the work on a short cookie), and each thread keeps keyed contexts and a buffer of random IVs
- * (see "per-thread contexts" below): a session cookie's seal and open cost ~20 k instructions
- * with them, 34 k without.
+ * (see "per-thread contexts" below): a whole session fetch and update (tests/bench/
+ * session_bench) costs ~20 k instructions with them, 34 k without.
  *
  * Message layouts (all integers big-endian), before base64url:
  *   signed:    [1][expiry:8][data...]  "."  HMAC-SHA256(key, purpose || 0 || first part's text)
