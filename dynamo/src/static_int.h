@@ -31,6 +31,9 @@ int dyn__static_path(const dyn_str_t *segs, size_t n, char *buf, size_t cap);
 int dyn__open_beneath(int root_fd, const char *rel);
 /* Tests: use the O_NOFOLLOW walk even where openat2 exists. */
 void dyn__static_force_walk(bool on);
+/* Tests: cache files left alone min_age_s seconds [1] (0: at once), count cache hits. */
+void dyn__static_cache_tune(int min_age_s, bool count);
+uint64_t dyn__static_cache_hits(void);
 
 /* ---- conditional requests, ranges, codings (cond.c) --------------------------------------- */
 

@@ -22,6 +22,7 @@
 #include "dynamo/session.h"
 #include "dynamo/static.h"
 #include "proc_util.h"
+#include "static_int.h"
 
 #define SECRET_A "e2e-secret-A-e2e-secret-A-e2e-secret-A-e2e-secret-A-e2e-secret-A!"
 #define SECRET_B "e2e-secret-B-e2e-secret-B-e2e-secret-B-e2e-secret-B-e2e-secret-B!"
@@ -280,6 +281,97 @@ Test(web, traversal_attempts_from_raw_sockets)
     cr_assert_eq(status_of(port, "/static/out.txt", NULL), 404, "a link out of the root");
     cr_assert_eq(status_of(port, "/static/../../../../etc/passwd", NULL), 400);
     cr_assert_eq(status_of(port, "/static/hello.txt", NULL), 200, "still serving");
+    web_end();
+}
+
+static char *body_of(uint16_t port, const char *target, int *status)
+{
+    hu_resp_t r;
+    *status = ask(port, "GET", target, NULL, &r);
+    char *b = strdup(r.body);
+    hu_resp_free(&r);
+    return b;
+}
+
+static void expect_file(uint16_t port, const char *target, int status, const char *body)
+{
+    int st;
+    char *b = body_of(port, target, &st);
+    cr_assert_eq(st, status, "%s: %d (%s)", target, st, b);
+    if (body)
+        cr_assert_str_eq(b, body, "%s", target);
+    cr_assert_null(strstr(b, "SECRET"), "%s leaked the secret", target);
+    free(b);
+}
+
+static void set_mtime(const char *rel, time_t t)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", root, rel);
+    struct timespec ts[2] = {{t, 0}, {t, 0}};
+    cr_assert_eq(utimensat(AT_FDCWD, p, ts, 0), 0);
+}
+
+Test(web, the_small_file_cache_is_never_stale_and_never_escapes)
+{
+    dyn__static_cache_tune(0, true); /* cache at once, count the hits */
+    uint16_t port = start(&web_a);
+    put_file("c.txt", "one", 3);
+    expect_file(port, "/static/c.txt", 200, "one");
+    uint64_t h0 = dyn__static_cache_hits();
+    expect_file(port, "/static/c.txt", 200, "one");
+    expect_file(port, "/static/c.txt", 200, "one");
+    cr_assert_geq(dyn__static_cache_hits(), h0 + 1, "served from the cache");
+    /* changed in place, same size */
+    put_file("c.txt", "two", 3);
+    set_mtime("c.txt", time(NULL) + 5);
+    expect_file(port, "/static/c.txt", 200, "two");
+    expect_file(port, "/static/c.txt", 200, "two");
+    /* replaced by another file (a rename: another inode) */
+    char p[256], q[256];
+    snprintf(p, sizeof p, "%s/c.txt", root);
+    snprintf(q, sizeof q, "%s/c.new", root);
+    FILE *f = fopen(q, "w");
+    fputs("ten", f);
+    fclose(f);
+    cr_assert_eq(rename(q, p), 0);
+    expect_file(port, "/static/c.txt", 200, "ten");
+    expect_file(port, "/static/c.txt", 200, "ten");
+    /* replaced by a link out of the root, then gone */
+    cr_assert_eq(unlink(p), 0);
+    cr_assert_eq(symlink("../secret.txt", p), 0);
+    expect_file(port, "/static/c.txt", 404, NULL);
+    cr_assert_eq(unlink(p), 0);
+    expect_file(port, "/static/c.txt", 404, NULL);
+    /* a cached variant follows the same rules */
+    hu_resp_t r;
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(ask(port, "GET", "/static/app.css", "Accept-Encoding: gzip\r\n", &r), 200);
+        cr_assert_str_eq(hu_header(&r, "content-encoding"), "gzip");
+        cr_assert_eq(r.body_len, 13);
+        hu_resp_free(&r);
+    }
+    expect_file(port, "/static/app.css", 200, "body { color: red }");
+    /* HEAD from the cache: the length, no body */
+    hu_conn_t *c = hu_connect(port);
+    hu_send(c, "HEAD /static/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n", -1);
+    cr_assert_eq(hu_read(c, &r, true), 0);
+    cr_assert_str_eq(hu_header(&r, "content-length"), "21");
+    hu_resp_free(&r);
+    hu_close(c);
+    /* a range of a cached file */
+    cr_assert_eq(ask(port, "GET", "/static/hello.txt", "Range: bytes=7-12\r\n", &r), 206);
+    cr_assert_str_eq(r.body, "static");
+    hu_resp_free(&r);
+    /* by default a file is kept only once it has been left alone a second: a file written twice
+     * within one tick of the file clock could otherwise look unchanged */
+    dyn__static_cache_tune(1, true);
+    put_file("fresh.txt", "new", 3);
+    expect_file(port, "/static/fresh.txt", 200, "new");
+    uint64_t h1 = dyn__static_cache_hits();
+    expect_file(port, "/static/fresh.txt", 200, "new");
+    cr_assert_eq(dyn__static_cache_hits(), h1, "a file just written is not cached");
+    dyn__static_cache_tune(1, false);
     web_end();
 }
 

@@ -16,7 +16,10 @@
  *
  * What a request for /static/css/app.css gets:
  * - the file priv/static/css/app.css, sent with sendfile(2) (small files are read and sent with
- *   the head in one write: see inline_max), with its content type by extension (dyn_mime_type);
+ *   the head in one write, and kept in memory per scheduler once they have not changed for a
+ *   second: later requests cost one statx, and are served from memory only while the path
+ *   still leads to that very file, same device, inode, size and times: see inline_max and
+ *   cache_off), with its content type by extension (dyn_mime_type);
  * - caching: an ETag (from size and modification time) and Last-Modified; a matching
  *   If-None-Match, or an If-Modified-Since not older than the file when there is no
  *   If-None-Match, answers 304 without the body; If-Match and If-Unmodified-Since answer 412
@@ -80,7 +83,9 @@ typedef struct dyn_static_opts {
     const dyn_static_header_t *headers;     /* extra headers on every file response */
     const dyn_static_type_t *content_types; /* overrides of the built-in table */
     size_t inline_max; /* files up to this size are read and sent with the head in one write
-                          instead of with sendfile [16384]; SIZE_MAX: always */
+                          instead of with sendfile, and kept in memory [16384]; SIZE_MAX:
+                          always sent so (then never kept) */
+    bool cache_off;    /* never keep small files in memory (each request opens its file) */
 } dyn_static_opts_t;
 
 /* The static plug. Options: dyn_static_opts_t or NULL. init fails (the Dynamo does not

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "../conn_int.h"
@@ -29,6 +30,7 @@
 #include "actor/mem.h"
 
 #define DEFAULT_INLINE_MAX 16384
+#define MAX_CACHED (1u << 20) /* past this inline_max, nothing is cached */
 #define MAX_AT_SEGS 16
 
 typedef struct state {
@@ -44,12 +46,115 @@ typedef struct state {
     const dyn_static_opts_t *o; /* the user's (lists), or a zeroed default */
     http_header_t *extra;       /* o->headers, checked and lowercased at start */
     size_t nextra;
+    struct fcache **caches; /* one per scheduler, made on its first use; NULL: no cache */
+    unsigned ncaches;
 } state_t;
 
 /* Headers go in through dyn__resp_header_trusted: their names are lowercase literals or checked
  * at start, their values made here or checked at start, so the per-request copy and check of
  * dyn_put_resp_header (a third of the plug's own cost) is not paid. */
 #define PUT(c, lit, v, n) dyn__resp_header_trusted((c), lit, sizeof lit - 1, (v), (uint32_t)(n))
+
+/* ---- the small-file cache ----------------------------------------------------------------
+ *
+ * Files up to inline_max bytes are kept in memory after their first read, one direct-mapped
+ * table of CACHE_SLOTS per scheduler (a scheduler runs one fiber at a time and nothing here
+ * yields, so a table needs no lock; at most CACHE_SLOTS x inline_max bytes each, 4 MiB by
+ * default). A hit costs one statx of the path instead of openat2, fstat, pread and close, and
+ * is served only if the path still resolves to the very file that was read: same device,
+ * inode, size, modification and change times. That keeps both promises: fresh (a file changed
+ * in place changes its times; a file replaced is another inode) and beneath the root (an entry
+ * is only ever made from a descriptor openat2 opened beneath it, and no other file has its
+ * device and inode, so a path that now leads elsewhere, through a swapped link or anything
+ * else, misses and goes through openat2 again). Responses copy the bytes into the request's
+ * arena: an entry may be replaced by another request of the scheduler while this one waits. */
+
+#define CACHE_SLOTS 256
+
+/* A file is cached only once it has been left alone this many seconds: file times come from a
+ * coarse clock (a few ms), so a file written twice within one tick, keeping its size, would
+ * look unchanged; a change made after a second of quiet always shows in its times (git's
+ * "racily clean" rule). Tests lower it (dyn__static_cache_tune). */
+static _Atomic int cache_min_age = 1;
+/* Tests count hits; the counter is only touched while they ask for it. */
+static _Atomic bool count_hits;
+static _Atomic uint64_t hits;
+
+void dyn__static_cache_tune(int min_age_s, bool count)
+{
+    atomic_store_explicit(&cache_min_age, min_age_s, memory_order_relaxed);
+    atomic_store_explicit(&count_hits, count, memory_order_relaxed);
+}
+
+uint64_t dyn__static_cache_hits(void)
+{
+    return atomic_load_explicit(&hits, memory_order_relaxed);
+}
+
+static bool settled(const struct stat *s)
+{
+    int age = atomic_load_explicit(&cache_min_age, memory_order_relaxed);
+    time_t now = time(NULL);
+    return age == 0 || (s->st_mtim.tv_sec + age < now && s->st_ctim.tv_sec + age < now);
+}
+
+typedef struct centry {
+    char *rel; /* NULL: a free slot */
+    uint32_t rel_len;
+    bool gz; /* the .gz variant served with content-encoding (rel ends in ".gz") */
+    struct stat st;
+    char *data;
+} centry_t;
+
+typedef struct fcache {
+    centry_t e[CACHE_SLOTS];
+} fcache_t;
+
+static void centry_clear(centry_t *e)
+{
+    act_free(e->rel);
+    act_free(e->data);
+    *e = (centry_t){0};
+}
+
+static void caches_free(state_t *st)
+{
+    for (unsigned i = 0; i < st->ncaches; i++)
+        if (st->caches[i]) {
+            for (unsigned k = 0; k < CACHE_SLOTS; k++)
+                centry_clear(&st->caches[i]->e[k]);
+            act_free(st->caches[i]);
+        }
+    act_free(st->caches);
+}
+
+/* The calling scheduler's table, or NULL (no cache, not a scheduler thread, no memory). */
+static fcache_t *my_cache(state_t *st)
+{
+    int s = act_sched_self();
+    if (!st->caches || s < 0 || (unsigned)s >= st->ncaches)
+        return NULL;
+    if (!st->caches[s])
+        st->caches[s] = act_calloc(1, sizeof(fcache_t)); /* only this scheduler writes it */
+    return st->caches[s];
+}
+
+static centry_t *slot_of(fcache_t *fc, const char *rel, size_t len, bool gz)
+{
+    uint32_t h = 2166136261u ^ (uint32_t)gz; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)rel[i]) * 16777619u;
+    return &fc->e[h % CACHE_SLOTS];
+}
+
+static bool same_file(const struct statx *x, const struct stat *s)
+{
+    return makedev(x->stx_dev_major, x->stx_dev_minor) == s->st_dev && x->stx_ino == s->st_ino &&
+           (off_t)x->stx_size == s->st_size && x->stx_mtime.tv_sec == s->st_mtim.tv_sec &&
+           x->stx_mtime.tv_nsec == (uint32_t)s->st_mtim.tv_nsec &&
+           x->stx_ctime.tv_sec == s->st_ctim.tv_sec &&
+           x->stx_ctime.tv_nsec == (uint32_t)s->st_ctim.tv_nsec && S_ISREG(x->stx_mode);
+}
 
 static const dyn_static_opts_t no_opts;
 
@@ -61,6 +166,7 @@ static void deinit(void *arg)
     int fd = atomic_load_explicit(&st->root_fd, memory_order_relaxed);
     if (fd >= 0)
         close(fd);
+    caches_free(st);
     for (size_t i = 0; i < st->nextra; i++)
         act_free((void *)st->extra[i].name);
     act_free(st->extra);
@@ -178,6 +284,11 @@ static int init(const void *opts, void **out)
         deinit(st);
         return rc;
     }
+    if (!o->cache_off && st->inline_max <= MAX_CACHED && (st->ncaches = act_sched_count()) &&
+        !(st->caches = act_calloc(st->ncaches, sizeof *st->caches))) {
+        deinit(st);
+        return ACT_ENOMEM;
+    }
     int fd = open_root(st->root);
     atomic_store_explicit(&st->root_fd, fd, memory_order_relaxed);
     if (fd < 0)
@@ -225,29 +336,29 @@ static void close_fd(void *arg)
 /* A file to send: its descriptor (closed with the request), its stat, whether it is the .gz
  * variant. */
 typedef struct file {
-    int fd;
+    int fd; /* -1 when served from the cache */
     struct stat st;
     bool gz;
+    const char *data; /* the whole file, when the cache holds it */
 } file_t;
 
-/* Opens rel (len bytes in a buffer of PATH_MAX) as a regular file, the .gz variant first when
- * allowed. Returns 1 with *f, 0 if there is none (or it is a directory: *is_dir), or -1. */
-static int open_file(dyn_conn_t *c, int root, char *rel, size_t len, bool gz_ok, file_t *f,
-                     bool *is_dir)
+/* One candidate file: rel (NUL-terminated, len bytes), the .gz variant or not. Returns 1 with
+ * *f for a regular file, else 0 (*is_dir for a directory). */
+static int try_file(dyn_conn_t *c, state_t *st, int root, const char *rel, size_t len, bool gz,
+                    file_t *f, bool *is_dir)
 {
-    *is_dir = false;
-    if (gz_ok && len + 4 < PATH_MAX) {
-        memcpy(rel + len, ".gz", 4);
-        int fd = dyn__open_beneath(root, rel);
-        rel[len] = '\0';
-        if (fd >= 0) {
-            dyn_arena_defer(c->arena, close_fd, (void *)(intptr_t)fd);
-            if (fstat(fd, &f->st) == 0 && S_ISREG(f->st.st_mode)) {
-                f->fd = fd;
-                f->gz = true;
-                return 1;
-            }
+    fcache_t *fc = my_cache(st);
+    centry_t *e = fc ? slot_of(fc, rel, len, gz) : NULL;
+    if (e && e->rel && e->gz == gz && e->rel_len == len && memcmp(e->rel, rel, len) == 0) {
+        struct statx x;
+        if (statx(root, rel, AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS, &x) == 0 &&
+            same_file(&x, &e->st)) {
+            *f = (file_t){.fd = -1, .st = e->st, .gz = gz, .data = e->data};
+            if (atomic_load_explicit(&count_hits, memory_order_relaxed))
+                atomic_fetch_add_explicit(&hits, 1, memory_order_relaxed);
+            return 1;
         }
+        centry_clear(e);
     }
     int fd = dyn__open_beneath(root, rel);
     if (fd < 0)
@@ -255,15 +366,43 @@ static int open_file(dyn_conn_t *c, int root, char *rel, size_t len, bool gz_ok,
     dyn_arena_defer(c->arena, close_fd, (void *)(intptr_t)fd);
     if (fstat(fd, &f->st) != 0)
         return 0;
-    if (S_ISDIR(f->st.st_mode)) {
-        *is_dir = true;
+    if (!S_ISREG(f->st.st_mode)) {
+        *is_dir = !gz && S_ISDIR(f->st.st_mode);
         return 0;
     }
-    if (!S_ISREG(f->st.st_mode))
-        return 0;
     f->fd = fd;
-    f->gz = false;
+    f->gz = gz;
+    f->data = NULL;
+    if (e && (size_t)f->st.st_size <= st->inline_max && settled(&f->st)) {
+        size_t n = (size_t)f->st.st_size;
+        char *data = act_malloc(n ? n : 1), *name = act_strndup(rel, len);
+        if (data && name && (n == 0 || pread(fd, data, n, 0) == (ssize_t)n)) {
+            centry_clear(e);
+            *e = (centry_t){
+                .rel = name, .rel_len = (uint32_t)len, .gz = gz, .st = f->st, .data = data};
+            f->data = data;
+        } else {
+            act_free(data);
+            act_free(name);
+        }
+    }
     return 1;
+}
+
+/* Finds rel (len bytes in a buffer of PATH_MAX) as a regular file, the .gz variant first when
+ * allowed. Returns 1 with *f, 0 if there is none (or it is a directory: *is_dir). */
+static int open_file(dyn_conn_t *c, state_t *st, int root, char *rel, size_t len, bool gz_ok,
+                     file_t *f, bool *is_dir)
+{
+    *is_dir = false;
+    if (gz_ok && len + 4 < PATH_MAX) {
+        memcpy(rel + len, ".gz", 4);
+        int found = try_file(c, st, root, rel, len + 3, true, f, is_dir);
+        rel[len] = '\0';
+        if (found)
+            return 1;
+    }
+    return try_file(c, st, root, rel, len, false, f, is_dir);
 }
 
 /* Evaluates every request field called name (a list may be split over several lines): a
@@ -450,7 +589,7 @@ static dyn_conn_t *serve(dyn_conn_t *c, state_t *st, const dyn_str_t *segs, size
     bool gz_ok = st->gzip && !range && dyn__accepts_gzip(dyn_conn_req_header(c, "accept-encoding"));
     file_t f;
     bool is_dir;
-    int found = open_file(c, root, rel, (size_t)len, gz_ok, &f, &is_dir);
+    int found = open_file(c, st, root, rel, (size_t)len, gz_ok, &f, &is_dir);
     if (!found && is_dir && st->o->index) {
         const char *path = dyn_conn_path(c);
         if (path[strlen(path) - 1] != '/')
@@ -460,7 +599,7 @@ static dyn_conn_t *serve(dyn_conn_t *c, state_t *st, const dyn_str_t *segs, size
         if (ilen <= 0 || (size_t)(len + ilen) >= sizeof rel - sizeof "/.gz")
             return c;
         len += ilen;
-        found = open_file(c, root, rel, (size_t)len, gz_ok, &f, &is_dir);
+        found = open_file(c, st, root, rel, (size_t)len, gz_ok, &f, &is_dir);
     }
     if (!found)
         return c;
@@ -531,7 +670,13 @@ static dyn_conn_t *serve(dyn_conn_t *c, state_t *st, const dyn_str_t *segs, size
         }
     }
 
-    /* HEAD (or GET rewritten from HEAD) sends no body: no need to read one. */
+    /* Not cached: HEAD (or GET rewritten from HEAD) sends no body, no need to read one. */
+    if (f.data) { /* copied: the entry may change hands before the send (see the cache) */
+        char *body = dyn_alloc(c, count ? count : 1);
+        memcpy(body, f.data + off, count);
+        dyn_resp_borrow(c, status, body, count);
+        return dyn_halt(dyn_send_resp(c));
+    }
     if (is_get && count <= st->inline_max) {
         char *body = dyn_alloc(c, count ? count : 1);
         ssize_t got = count ? pread(f.fd, body, count, (off_t)off) : 0;
