@@ -9,8 +9,10 @@
 #              fetching route and to its raw twin (body read and dropped, nothing parsed)
 #   parse      the parsers alone, in process on CPU 1 (ns per operation), and JSON encoding of
 #              an API response beside jansson
-#   callgrind  the same loops' instructions per operation (valgrind --tool=callgrind), stable
-#              under the noise of a shared machine
+#   callgrind  the same loops' instructions per operation (valgrind --tool=callgrind), and
+#              the whole server's instructions per request for each route (a server under
+#              callgrind answering N1 then N2 requests of fetch_bench --client: the difference
+#              over N2-N1), which hold still on a shared, noisy machine where wrk's do not
 # Prints every JSON line to build/bench-fetch.jsonl and a table: req/s and CPU per request of
 # each fetching route with its ratio to the raw one (> 1: fetching costs nothing; the CPU row's
 # "vs raw" is raw/fetch), then the parse costs next to the raw request's CPU.
@@ -50,6 +52,19 @@ lock=()
 PAIRS=("form10 /form form.lua 64" "upload_1MiB /upload upload.lua 8" "cookies7 /cookies cookies.lua 64")
 PARSE_N=${PARSE_N:-100000}
 CALLGRIND_N=${CALLGRIND_N:-2000}
+
+# server_ir KIND N: the instructions of a fetch_bench server (one scheduler, under callgrind)
+# from its start to its stop, having answered N requests of KIND from fetch_bench --client.
+server_ir() {
+  bench_next_port
+  valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.server" "$BIN/fetch_bench" "$PORT" 1 \
+    >/dev/null 2>"$WORK/cg.err" &
+  SERVER=$!
+  bench_wait_port "$PORT" || { cat "$WORK/cg.err" >&2; exit 1; }
+  "$BIN/fetch_bench" --client "$PORT" "$1" "$2" >&2
+  bench_stop
+  awk '/Collected :/ { print $4 }' "$WORK/cg.err"
+}
 
 for scenario in "${SCENARIOS[@]}"; do
   for _ in $(seq "$REPEAT"); do
@@ -92,6 +107,21 @@ for scenario in "${SCENARIOS[@]}"; do
             "unit": "instructions", "schedulers": 1, "tool": "callgrind"}))' \
             "$peer" "$bench" "$ir" "$ops" | tee -a "$OUT"
         done
+        for pair in "${PAIRS[@]}"; do
+          read -r name path _ _ <<<"$pair"
+          n1=100 n2=1100
+          [ "$name" = upload_1MiB ] && n1=10 n2=60
+          for route in "$path" "$path/raw"; do
+            peer=fetch
+            [ "$route" != "$path" ] && peer=raw
+            ir1=$(server_ir "${route#/}" "$n1")
+            ir2=$(server_ir "${route#/}" "$n2")
+            python3 -c 'import json,sys; print(json.dumps({"peer": sys.argv[1], "bench": sys.argv[2],
+              "metric": "instructions_per_request", "value": round((int(sys.argv[4]) - int(sys.argv[3]))
+              / int(sys.argv[5])), "unit": "instructions", "schedulers": 1, "tool": "callgrind"}))' \
+              "$peer" "$name" "$ir1" "$ir2" "$((n2 - n1))" | tee -a "$OUT"
+          done
+        done
         ;;
       *)
         echo "bench-fetch: unknown scenario $scenario" >&2
@@ -127,6 +157,13 @@ for bench, wrkb in (("parse_form10", "form10"), ("parse_multipart_1MiB", "upload
     print(f"{bench:28} {ns if ns else '-':>12} {sys_ns if sys_ns is not None else '-':>13} "
           f"{ir if ir else '-':>12} "
           f"{raw_ns if raw_ns else '-':>19} {ratio:>10}")
+print()
+print(f"{'whole request (callgrind)':28} {'fetch instr':>12} {'raw instr':>12} {'fetch/raw':>10}")
+for b in ("form10", "upload_1MiB", "cookies7"):
+    f = med(b, "fetch", "value", "instructions_per_request")
+    r = med(b, "raw", "value", "instructions_per_request")
+    print(f"{b:28} {f if f else '-':>12} {r if r else '-':>12} "
+          f"{(f'{f / r:.2f}' if f and r else '-'):>10}")
 print()
 print(f"{'json_encode_20_users':28} {'ns/op':>12} {'instr/op':>12}")
 for peer in ("dynamo", "jansson", "jansson-dump-only"):

@@ -100,8 +100,9 @@ struct dyn_conn {
     uint8_t state;
     bool halted;
     int status;
-    http_header_t *rh;
+    http_header_t *rh; /* rh_inline until more are needed */
     uint32_t nrh, caprh;
+    http_header_t rh_inline[4];
     const void *resp_body;
     size_t resp_len;
     dyn__before_send_t *before_send;
@@ -144,6 +145,9 @@ void dyn__conn_end_stream(dyn_conn_t *c);
 /* Clears the response for an error page: status, headers (the request id stays), body,
  * state; before-send callbacks stay. */
 void dyn__conn_reset_resp(dyn_conn_t *c);
+
+/* Fails the request with ACT_ENOMEM ("out of memory"); never returns. */
+__attribute__((noreturn)) void dyn__conn_oom(dyn_conn_t *c);
 
 /* Fails the request with reason and a text naming the current step; never returns. */
 __attribute__((noreturn, format(printf, 3, 4))) void dyn__conn_fail(dyn_conn_t *c, int reason,

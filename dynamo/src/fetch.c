@@ -30,6 +30,9 @@
 
 #define DEFAULT_MAX_PARAMS 1000
 #define DEFAULT_MAX_DEPTH 32
+/* Whatever is configured: params are walked recursively (the exception page, JSON encoding)
+ * on a request fiber's small stack. */
+#define MAX_DEPTH 128
 #define DEFAULT_MAX_KEY 1024
 #define DEFAULT_MAX_VALUE (1u << 20)
 #define DEFAULT_MAX_FORM 1000000u /* Plug's urlencoded length */
@@ -113,7 +116,9 @@ static dyn_form_limits_t form_limits(const dyn_conn_t *c)
         .max_pairs = or32(l->max_params, DEFAULT_MAX_PARAMS),
         .max_key_len = or32(l->max_key_len, DEFAULT_MAX_KEY),
         .max_value_len = or32(l->max_value_len, DEFAULT_MAX_VALUE),
-        .max_depth = or32(l->max_param_depth, DEFAULT_MAX_DEPTH),
+        .max_depth = or32(l->max_param_depth, DEFAULT_MAX_DEPTH) < MAX_DEPTH
+                         ? or32(l->max_param_depth, DEFAULT_MAX_DEPTH)
+                         : MAX_DEPTH,
         .any_bytes = l->any_bytes,
     };
 }

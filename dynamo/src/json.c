@@ -28,6 +28,9 @@
 
 #define MAX_ENCODE_DEPTH 256
 #define DEFAULT_MAX_DEPTH 32
+/* jansson's recursion and ours take well under 300 bytes per level: 128 levels stay far
+ * inside a request fiber's 128 KiB stack. */
+#define MAX_DECODE_DEPTH 128
 #define DEFAULT_MAX_ITEMS 100000
 
 /* ---- encoding ---------------------------------------------------------------------------------
@@ -430,6 +433,8 @@ int dyn_json_decode(dyn_arena_t *a, const char *s, size_t len, const dyn_json_li
                     dyn_value_t *out, char *err, size_t errlen)
 {
     uint32_t max_depth = lim && lim->max_depth ? lim->max_depth : DEFAULT_MAX_DEPTH;
+    if (max_depth > MAX_DECODE_DEPTH)
+        max_depth = MAX_DECODE_DEPTH; /* whatever is configured: the stack decides */
     uint32_t max_items = lim && lim->max_items ? lim->max_items : DEFAULT_MAX_ITEMS;
     if (err && errlen)
         err[0] = '\0';

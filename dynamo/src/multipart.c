@@ -58,6 +58,7 @@ typedef struct mp {
     part_kind_t kind;
     char *name;
     size_t name_len;
+    char *namebuf; /* scratch for a part's name (max_key_len + 1, made on the first) */
     dyn_buf_t field;
     dyn__upload_t *up;
     char *stage; /* file data not written yet (STAGE_SIZE, made on the first file) */
@@ -247,20 +248,22 @@ static int part_begin(mp_t *m)
     const char *semi = disp ? strchr(disp, ';') : NULL;
     if (!semi)
         return 0;
+    /* Names are read into one scratch buffer of the largest allowed length, then copied at
+     * their own size: a thousand short names must not cost a thousand long ones. */
     size_t cap = lim->form.max_key_len + 1;
-    char *name = dyn_arena_alloc(m->a, cap);
-    if (!name)
+    if (!m->namebuf && !(m->namebuf = dyn_arena_alloc(m->a, cap)))
         return ACT_ENOMEM;
-    ssize_t nlen = dyn__mime_param(semi, "name", name, cap);
+    ssize_t nlen = dyn__mime_param(semi, "name", m->namebuf, cap);
     if (nlen == DYN_ELIMIT)
         return fail(m, DYN_ELIMIT, "a part name longer than %u bytes", lim->form.max_key_len);
     if (nlen == DYN_EBADENCODING)
         return fail(m, nlen, "a malformed Content-Disposition");
     if (nlen < 0)
         return 0;
-    if (!lim->form.any_bytes && !dyn_utf8_valid(name, (size_t)nlen))
+    if (!lim->form.any_bytes && !dyn_utf8_valid(m->namebuf, (size_t)nlen))
         return fail(m, DYN_EBADENCODING, "a part name that is not UTF-8");
-    m->name = name;
+    if (!(m->name = dyn_arena_strndup(m->a, m->namebuf, (size_t)nlen)))
+        return ACT_ENOMEM;
     m->name_len = (size_t)nlen;
     char fbuf[1024];
     ssize_t flen = disposition_filename(m, semi, fbuf, sizeof fbuf);
@@ -268,6 +271,8 @@ static int part_begin(mp_t *m)
         return (int)flen;
     if (flen == 0)
         return 0; /* an empty file input: Plug skips it */
+    if (flen > 0 && !lim->form.any_bytes && !dyn_utf8_valid(fbuf, (size_t)flen))
+        return fail(m, DYN_EBADENCODING, "a filename that is not UTF-8");
     if (++m->named > lim->form.max_pairs)
         return fail(m, DYN_ELIMIT, "more than %u named parts", lim->form.max_pairs);
     if (flen < 0) {

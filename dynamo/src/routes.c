@@ -77,6 +77,20 @@ static int lit_cmp(dyn_str_t a, dyn_str_t b)
     return memcmp(a.ptr, b.ptr, a.len);
 }
 
+/* An array of n elements with room for one more: capacities are powers of two (4 at least), so
+ * the array moves (in the arena, the old copy left behind) only when n reaches one, and a node
+ * with 1,000 children costs about twice their size, not the sum of every intermediate copy. */
+static void *room(dyn_arena_t *a, void *arr, uint32_t n, size_t elem)
+{
+    if (n >= 4 ? (n & (n - 1)) != 0 : n != 0)
+        return arr; /* capacity max(4, next power of two) > n */
+    uint32_t cap = n < 4 ? 4 : 2 * n;
+    void *na = dyn_arena_alloc(a, cap * elem);
+    if (na && n)
+        memcpy(na, arr, n * elem);
+    return na;
+}
+
 /* The literal child of node for seg, created if `create`. */
 static dyn__rnode_t *lit_child(dyn_arena_t *a, dyn__rnode_t *node, dyn_str_t seg, bool create)
 {
@@ -93,15 +107,12 @@ static dyn__rnode_t *lit_child(dyn_arena_t *a, dyn__rnode_t *node, dyn_str_t seg
     }
     if (!create)
         return NULL;
-    dyn__lit_t *nl = dyn_arena_alloc(a, (node->nlits + 1) * sizeof *nl);
+    dyn__lit_t *nl = room(a, node->lits, node->nlits, sizeof *nl);
     dyn__rnode_t *child = dyn_arena_calloc(a, 1, sizeof *child);
     char *copy = dyn_arena_strndup(a, seg.ptr, seg.len);
     if (!nl || !child || !copy)
         return NULL;
-    if (node->nlits) {
-        memcpy(nl, node->lits, lo * sizeof *nl);
-        memcpy(nl + lo + 1, node->lits + lo, (node->nlits - lo) * sizeof *nl);
-    }
+    memmove(nl + lo + 1, nl + lo, (node->nlits - lo) * sizeof *nl);
     nl[lo] = (dyn__lit_t){{copy, seg.len}, child};
     node->lits = nl;
     node->nlits++;
@@ -110,11 +121,9 @@ static dyn__rnode_t *lit_child(dyn_arena_t *a, dyn__rnode_t *node, dyn_str_t seg
 
 static int push_u32(dyn_arena_t *a, uint32_t **arr, uint32_t *n, uint32_t v)
 {
-    uint32_t *na = dyn_arena_alloc(a, (*n + 1) * sizeof *na);
+    uint32_t *na = room(a, *arr, *n, sizeof *na);
     if (!na)
         return ACT_ENOMEM;
-    if (*n)
-        memcpy(na, *arr, *n * sizeof *na);
     na[(*n)++] = v;
     *arr = na;
     return 0;

@@ -98,8 +98,8 @@ int dyn_urlencoded_each(const char *s, size_t len, char *buf, const dyn_form_lim
     size_t i = 0;
     while (i < len) {
         size_t start = i;
-        while (i < len && s[i] != '&')
-            i++;
+        const char *amp = memchr(s + i, '&', len - i);
+        i = amp ? (size_t)(amp - s) : len;
         size_t end = i;
         i++; /* past '&' */
         if (end == start)

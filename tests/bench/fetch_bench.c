@@ -12,6 +12,9 @@
  *       GET /cookies/raw   the same request, nothing fetched
  *     The raw routes read the body too: its bytes cross the socket either way, and a route
  *     that left 1 MiB unread would close the connection.
+ *   fetch_bench --client PORT KIND N
+ *       N requests of one kind ("form", "form/raw", "upload", ...) on one connection: the
+ *       server under callgrind then counts the instructions of an exact number of requests
  *   fetch_bench --parse [ITERATIONS]
  *       the parsers alone, in process, one JSON line each (ns per operation): the form's
  *       urlencoded decode into params, the multipart body (to a temporary file), the cookie
@@ -19,13 +22,17 @@
  *       jansson (the value converted to json_t and dumped, or only dumped). Under callgrind,
  *       --toggle-collect=bench_<name> counts the instructions of one figure.
  */
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cookie_int.h"
 #include "multipart_int.h"
@@ -361,8 +368,97 @@ static int parse_benches(long n)
     return 0;
 }
 
+/* ---- a client sending an exact number of requests (callgrind counts per request) ---------- */
+
+static void send_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w <= 0) {
+            perror("fetch_bench: write");
+            exit(1);
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Reads one response (headers, then Content-Length bytes); returns its status. */
+static int read_response(int fd)
+{
+    static char buf[65536];
+    size_t len = 0;
+    char *end = NULL;
+    while (!end) {
+        ssize_t r = read(fd, buf + len, sizeof buf - 1 - len);
+        if (r <= 0)
+            return -1;
+        len += (size_t)r;
+        buf[len] = '\0';
+        end = strstr(buf, "\r\n\r\n");
+    }
+    int status = atoi(buf + 9);
+    const char *cl = strcasestr(buf, "content-length:");
+    size_t body = cl ? (size_t)atol(cl + 15) : 0, have = len - (size_t)(end + 4 - buf);
+    while (have < body) {
+        ssize_t r = read(fd, buf, sizeof buf);
+        if (r <= 0)
+            return -1;
+        have += (size_t)r;
+    }
+    return status;
+}
+
+/* fetch_bench --client PORT KIND N: N requests of KIND (form, form/raw, upload, upload/raw,
+ * cookies, cookies/raw) on one keep-alive connection; exits non-zero unless all answer 200. */
+static int client(const char *port, const char *kind, long n)
+{
+    char head[512];
+    const char *body = "";
+    size_t blen = 0;
+    char *mp = NULL;
+    if (strncmp(kind, "form", 4) == 0) {
+        body = form_body;
+        blen = sizeof form_body - 1;
+        snprintf(head, sizeof head,
+                 "POST /%s HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
+                 "application/x-www-form-urlencoded\r\nContent-Length: %zu\r\n\r\n",
+                 kind, blen);
+    } else if (strncmp(kind, "upload", 6) == 0) {
+        body = mp = multipart_body(&blen);
+        snprintf(head, sizeof head,
+                 "POST /%s HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; "
+                 "boundary=----dynamo-bench-boundary\r\nContent-Length: %zu\r\n\r\n",
+                 kind, blen);
+    } else {
+        snprintf(head, sizeof head, "GET /%s HTTP/1.1\r\nHost: localhost\r\nCookie: %s\r\n\r\n",
+                 kind, cookie_header);
+    }
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        perror("fetch_bench: connect");
+        return 1;
+    }
+    for (long i = 0; i < n; i++) {
+        send_all(fd, head, strlen(head));
+        send_all(fd, body, blen);
+        int st = read_response(fd);
+        if (st != 200) {
+            fprintf(stderr, "fetch_bench: request %ld of %s: status %d\n", i, kind, st);
+            return 1;
+        }
+    }
+    close(fd);
+    free(mp);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 5 && strcmp(argv[1], "--client") == 0)
+        return client(argv[2], argv[3], atol(argv[4]));
     if (argc >= 2 && strcmp(argv[1], "--parse") == 0)
         return parse_benches(argc > 2 ? atol(argv[2]) : 100000);
     if (argc < 2) {

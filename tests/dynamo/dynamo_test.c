@@ -55,8 +55,25 @@ static dyn_conn_t *big(dyn_conn_t *conn)
     return conn;
 }
 
+static int flood_chunks; /* chunks the flood route has written so far */
+#define FLOOD_CHUNKS 1024
+#define FLOOD_SIZE 65536
+
+static dyn_conn_t *flood(dyn_conn_t *conn)
+{
+    conn = dyn_send_chunked(conn, 200);
+    char *piece = dyn_alloc(conn, FLOOD_SIZE);
+    memset(piece, 'f', FLOOD_SIZE);
+    for (int i = 0; i < FLOOD_CHUNKS; i++) {
+        if (dyn_chunk(conn, piece, FLOOD_SIZE) != 0)
+            break;
+        __atomic_add_fetch(&flood_chunks, 1, __ATOMIC_RELAXED);
+    }
+    return conn;
+}
+
 DYN_ROUTER(web_router, DYN_GET("/", root), DYN_GET("/crash", crash), DYN_GET("/held", held),
-           DYN_GET("/stream/:crash", stream), DYN_GET("/big", big));
+           DYN_GET("/stream/:crash", stream), DYN_GET("/big", big), DYN_GET("/flood", flood));
 
 static const dyn_plug_spec_t plugs[] = {DYN_PLUG(dyn_plug_request_id, NULL),
                                         DYN_PLUG(dyn_plug_head, NULL)};
@@ -104,7 +121,7 @@ DY_TEST(dynamo, serves_then_stops)
     cr_assert_eq(info.actor, act_whereis("web_a"));
     cr_assert_eq(info.listener, act_whereis("web_a.http"));
     cr_assert_eq(info.env, DYN_ENV_PROD);
-    cr_assert_eq(info.routes, 5);
+    cr_assert_eq(info.routes, 6);
     cr_assert_geq(info.requests, 1);
     cr_assert_eq(dyn_stop("web_a", MS(5000)), 0);
     cr_assert_not(serves(port));
@@ -313,5 +330,27 @@ DY_TEST(dynamo, a_taken_name_or_port_fails_the_start)
     cr_assert_eq(dyn_routes_text("web_a", &text), 0);
     cr_assert(strstr(text, "GET  /stream/:crash  stream  web_router"), "%s", text);
     act_free(text);
+    cr_assert_eq(dyn_stop("web_a", MS(5000)), 0);
+}
+
+DY_TEST(dynamo, a_slow_reader_suspends_the_streaming_route)
+{
+    cr_assert_eq(dyn_start_link(&web_a, NULL), 0);
+    flood_chunks = 0;
+    hu_conn_t *c = hu_connect(dyn_port("web_a"));
+    cr_assert_eq(hu_send(c, "GET /flood HTTP/1.1\r\nHost: x\r\n\r\n", -1), 0);
+    /* The client reads nothing for a while: the route must stall once the socket's buffers and
+     * the connection's 64 KiB are full, far below the 64 MiB it wants to send. */
+    usleep(MS(500) * 1000);
+    int written = __atomic_load_n(&flood_chunks, __ATOMIC_RELAXED);
+    cr_assert_lt(written, FLOOD_CHUNKS / 4,
+                 "%d chunks of 64 KiB written to a client that reads "
+                 "nothing",
+                 written);
+    hu_resp_t r;
+    cr_assert_eq(hu_read(c, &r, false), 0);
+    cr_assert_eq(r.body_len, (size_t)FLOOD_CHUNKS * FLOOD_SIZE);
+    hu_resp_free(&r);
+    hu_close(c);
     cr_assert_eq(dyn_stop("web_a", MS(5000)), 0);
 }

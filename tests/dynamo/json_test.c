@@ -172,6 +172,12 @@ DY_TEST(json, malformed_and_past_the_caps)
     memset(deep + 2048, ']', 2048);
     deep[4096] = '\0';
     cr_assert_eq(dec(a, deep, &v, NULL), DYN_ELIMIT);
+    /* ... and so does a configured depth past what the stack holds. */
+    dyn_json_limits_t huge = {.max_depth = 100000};
+    cr_assert_eq(dec(a, deep, &v, &huge), DYN_ELIMIT);
+    deep[128] = '\0';
+    memset(deep + 64, ']', 64);
+    cr_assert_eq(dec(a, deep, &v, &huge), 0);
     dyn_arena_free(a);
 }
 

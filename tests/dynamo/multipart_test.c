@@ -252,6 +252,8 @@ DY_TEST(multipart, malformed_bodies_get_400)
     BAD(PART("a") "\xff\xfe" END, "not UTF-8");
     BAD(PART("a") "a\0b" END, "not UTF-8");
     BAD("--XyZ\r\nContent-Disposition: form-data; name=\"\xff\"\r\n\r\nx" END, "not UTF-8");
+    BAD("--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"\xff.txt\"\r\n\r\nx" END,
+        "filename that is not UTF-8");
     BAD("--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename*=latin1''x\r\n\r\nx" END,
         "filename*");
     BAD("--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename*=utf-8''%ff\r\n\r\nx" END,

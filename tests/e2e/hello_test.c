@@ -238,3 +238,21 @@ Test(hello, exception_page_in_a_browser_shows_reason_and_backtrace_and_runs_noth
     cr_assert(strstr(line, "\"pwned\":false"), "%s", line);
     stop_hello();
 }
+
+/* ---- the single file Dynamo of the guide ---- */
+
+Test(hello, single_file_dynamo_serves_and_stops, .fini = end_hello)
+{
+    char *argv[] = {SINGLE_FILE_BIN, "0", NULL};
+    proc_start(&proc, argv);
+    char line[256];
+    cr_assert(proc_line(&proc, line, sizeof line, MS(10000)), "no output: %s", proc.errbuf);
+    unsigned port = 0;
+    cr_assert_eq(sscanf(line, "single_file: serving on http://127.0.0.1:%u", &port), 1, "%s", line);
+    hu_resp_t r;
+    cr_assert_eq(hu_exchange((uint16_t)port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);
+    cr_assert_str_eq(r.body, "Hello World!");
+    hu_resp_free(&r);
+    cr_assert_eq(hu_exchange((uint16_t)port, "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", NULL), 404);
+    stop_hello();
+}

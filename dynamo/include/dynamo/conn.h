@@ -96,7 +96,9 @@ DYN_API int dyn_conn_peer_addr(const dyn_conn_t *conn, struct sockaddr_storage *
 
 /* The value of parameter `name`: path parameters bound by the router (":user_id", a named
  * glob's segments joined with '/') are always there; the query and body parameters too once
- * fetched (the params fetch). NULL if absent. */
+ * fetched (fetch.h), and `name` may then be a nested key ("user[name]", params.h). NULL if
+ * absent; reading a name that is not a path parameter before the fetch fails the request
+ * with DYN_ENOTFETCHED. */
 DYN_API const char *dyn_param(const dyn_conn_t *conn, const char *name);
 /* The same as a value (a named glob binds a list of its segments). NULL if absent. */
 DYN_API const dyn_value_t *dyn_param_value(const dyn_conn_t *conn, const char *name);

@@ -91,7 +91,7 @@ typedef struct dyn_limits {
     uint32_t max_params;           /* [1000] pairs of a query string or a form; named parts of a
                                       multipart body */
     uint32_t max_param_depth;      /* [32] nesting of a parameter key ("a[b][]" has 2) or of a
-                                      JSON document */
+                                      JSON document (128 at most) */
     uint32_t max_key_len;          /* [1024] bytes of a decoded parameter name */
     uint32_t max_value_len;        /* [1 MiB] bytes of a decoded query or form value or of a
                                       multipart field (files have max_file_size) */
@@ -193,7 +193,7 @@ typedef struct dyn_info {
 DYN_API int dyn_info(const char *name, dyn_info_t *out);
 /* The bound port of a running Dynamo, 0 if none runs under that name. Any thread. */
 DYN_API uint16_t dyn_port(const char *name);
-/* Calls fn for each running Dynamo (in start order); fn returns 0 to go on. Returns 0 or fn's
+/* Calls fn for each running Dynamo (in registry order); fn returns 0 to go on. Returns 0 or fn's
  * value. Any thread; fn must not stop Dynamos. */
 DYN_API int dyn_each(int (*fn)(const dyn_info_t *info, void *arg), void *arg);
 /* The route table of a running Dynamo (dyn_routes_format). Returns 0, DYN_ENODYNAMO or

@@ -42,7 +42,8 @@ DYN_API int dyn_json_encode(dyn_buf_t *b, const dyn_value_t *v, char *err, size_
 
 /* Caps of a decode; 0 means the default. */
 typedef struct dyn_json_limits {
-    uint32_t max_depth; /* [32] nesting of arrays and objects: DYN_ELIMIT */
+    uint32_t max_depth; /* [32] nesting of arrays and objects (128 at most, whatever is
+                           asked: the stack of a request's fiber is small): DYN_ELIMIT */
     uint32_t max_items; /* [100,000] values in the document: DYN_ELIMIT */
 } dyn_json_limits_t;
 

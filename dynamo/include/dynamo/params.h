@@ -17,8 +17,8 @@
  *     if (avatar)
  *         dyn_upload_save(avatar, dyn_sprintf(conn, "uploads/%s.png", name));
  *
- * dyn_param and dyn_param_value (conn.h) read strings and values; a number, boolean or null
- * from a JSON body reads through dyn_param as its JSON text ("42", "true"), a list or map as
+ * dyn_param and dyn_param_value (conn.h) read strings and values; a number or boolean from
+ * a JSON body reads through dyn_param as its JSON text ("42", "true"), a null, list or map as
  * NULL. Reading a parameter that is not a path parameter before the params fetch fails the
  * request with DYN_ENOTFETCHED (fetch.h).
  *

@@ -94,9 +94,11 @@ static dyn_conn_t *call(dyn_conn_t *c, void *state)
         static const char b64[] =
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         char *s = dyn_alloc(c, ID_LEN + 1);
-        uint64_t r[2] = {next(), next()};
-        for (int i = 0; i < ID_LEN; i++)
-            s[i] = b64[(r[i / 10] >> (6 * (i % 10))) & 63];
+        for (int half = 0; half < ID_LEN; half += ID_LEN / 2) {
+            uint64_t r = next(); /* 60 of its bits: 10 characters */
+            for (int i = 0; i < ID_LEN / 2; i++, r >>= 6)
+                s[half + i] = b64[r & 63];
+        }
         s[ID_LEN] = '\0';
         id = s;
     }
