@@ -14,7 +14,22 @@
 #include "dyn_util.h"
 #include "multipart_int.h"
 
-TestSuite(multipart, .init = dy_init, .fini = dy_fini, .timeout = TMO(30));
+/* Directories a test made, removed with what is left in them however the test ends. */
+static char made_dir[2][64];
+
+static void fini(void)
+{
+    for (int i = 0; i < 2; i++)
+        if (made_dir[i][0]) {
+            char path[256];
+            snprintf(path, sizeof path, "%s/kept", made_dir[i]);
+            unlink(path);
+            rmdir(made_dir[i]);
+        }
+    dy_fini();
+}
+
+TestSuite(multipart, .init = dy_init, .fini = fini, .timeout = TMO(30));
 
 #define CT "multipart/form-data; boundary=XyZ"
 #define PART(name) "--XyZ\r\nContent-Disposition: form-data; name=\"" name "\"\r\n\r\n"
@@ -136,6 +151,7 @@ DY_TEST(multipart, named_uploads_have_a_real_path_until_the_request_ends)
 {
     char dir[] = "/tmp/dyn_mp_XXXXXX";
     cr_assert(mkdtemp(dir));
+    strcpy(made_dir[0], dir);
     static dyn_dynamo_t d;
     d = (dyn_dynamo_t){.name = "named",
                        .endpoint = &mp_router,
@@ -365,6 +381,7 @@ DY_TEST(multipart, a_saved_upload_outlives_the_request)
 {
     strcpy(save_dir, "/tmp/dyn_mp_XXXXXX");
     cr_assert(mkdtemp(save_dir));
+    strcpy(made_dir[1], save_dir);
     const char body[] = FILEPART("f", "k.bin", "x/y") "kept bytes" NEXT PART("g") "not a file" END;
     dyn_conn_t *c = dyn_test_run(&save_router, post_mp(CT, body, sizeof body - 1));
     cr_assert_str_eq(dyn_test_body(c, NULL), "0 -17 1", "%s", failure_text(c));

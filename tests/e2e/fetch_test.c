@@ -102,8 +102,23 @@ static void start(bool named)
     cr_assert(port);
 }
 
+/* Temporary files of the test (uploaded, a cookie jar), removed by .fini however it ends. */
+static char made[4][64];
+static int nmade;
+
+static void temp_file(char *tmpl)
+{
+    int fd = mkstemp(tmpl);
+    cr_assert(fd >= 0);
+    close(fd);
+    if (nmade < 4)
+        snprintf(made[nmade++], sizeof made[0], "%s", tmpl);
+}
+
 static void stop(void)
 {
+    for (int i = 0; i < nmade; i++)
+        unlink(made[i]);
     if (act_system_running()) {
         dyn_stop("e2e_fetch", MS(5000));
         act_system_stop();
@@ -206,9 +221,23 @@ static size_t dir_entries(const char *dir)
     return n;
 }
 
-static size_t open_fds(void)
+/* Descriptors of this process open on a file of dir (an O_TMPFILE file reads as
+ * "dir/#123 (deleted)"). */
+static size_t fds_in(const char *dir)
 {
-    return dir_entries("/proc/self/fd");
+    DIR *d = opendir("/proc/self/fd");
+    cr_assert(d);
+    size_t n = 0, dl = strlen(dir);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char path[300], target[512];
+        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+        ssize_t len = readlink(path, target, sizeof target - 1);
+        if (len > 0 && (size_t)len > dl && strncmp(target, dir, dl) == 0 && target[dl] == '/')
+            n++;
+    }
+    closedir(d);
+    return n;
 }
 
 /* ---- tests ---- */
@@ -217,9 +246,7 @@ Test(fetch, a_curl_upload_arrives_whole_and_its_file_goes_with_the_request, .ini
      .fini = stop)
 {
     char file[] = "/tmp/dyn_e2e_up_XXXXXX";
-    int tfd = mkstemp(file);
-    cr_assert(tfd >= 0);
-    close(tfd);
+    temp_file(file);
     uint64_t sum = make_file(file, (3u << 20) / 2); /* 1.5 MiB: many reads, 100-continue */
     char form_file[128], out[4096], want[256];
     snprintf(form_file, sizeof form_file, "file=@%s;type=image/png;filename=holiday.png", file);
@@ -235,32 +262,27 @@ Test(fetch, a_curl_upload_arrives_whole_and_its_file_goes_with_the_request, .ini
     for (int i = 0; i < 200 && dir_entries(upload_dir) != 0; i++)
         usleep(10000);
     cr_assert_eq(dir_entries(upload_dir), 0, "the upload outlived its request");
-    unlink(file);
     check_stop();
 }
 
 Test(fetch, an_unnamed_upload_leaves_no_descriptor_behind, .init = start_unnamed, .fini = stop)
 {
     char file[] = "/tmp/dyn_e2e_up_XXXXXX";
-    int tfd = mkstemp(file);
-    cr_assert(tfd >= 0);
-    close(tfd);
+    temp_file(file);
     make_file(file, 100000);
     char form_file[128], out[4096];
     snprintf(form_file, sizeof form_file, "file=@%s", file);
     int status;
-    size_t before = open_fds();
     for (int round = 0; round < 5; round++) {
         const char *args[] = {"-F", form_file, url("/upload"), NULL};
         cr_assert_eq(curl(out, sizeof out, &status, args), 0);
         cr_assert_eq(status, 200, "%s", out);
         cr_assert(strstr(out, "path=/proc/self/fd/"), "%s", out);
     }
-    /* Connections close as curl exits; the uploads' descriptors went with their requests. */
-    for (int i = 0; i < 300 && open_fds() > before; i++)
+    /* The uploads' descriptors go with their requests' arenas, just after the responses. */
+    for (int i = 0; i < 300 && fds_in(upload_dir) > 0; i++)
         usleep(10000);
-    cr_assert_leq(open_fds(), before);
-    unlink(file);
+    cr_assert_eq(fds_in(upload_dir), 0, "an upload's descriptor outlived its request");
     check_stop();
 }
 
@@ -305,9 +327,7 @@ Test(fetch, limits_answer_413_400_415_and_are_not_crashes, .init = start_named, 
     cr_assert_eq(status, 413, "%s", out);
     /* A body past the HTTP server's max_body_size (4 MiB): refused from its Content-Length. */
     char file[] = "/tmp/dyn_e2e_big_XXXXXX";
-    int tfd = mkstemp(file);
-    cr_assert(tfd >= 0);
-    close(tfd);
+    temp_file(file);
     make_file(file, 5u << 20);
     char data_file[128];
     snprintf(data_file, sizeof data_file, "@%s", file);
@@ -322,7 +342,6 @@ Test(fetch, limits_answer_413_400_415_and_are_not_crashes, .init = start_named, 
     const char *a3[] = {"-F", form_file, url("/upload"), NULL};
     curl(out, sizeof out, &status, a3);
     cr_assert_eq(status, 413, "%s", out);
-    unlink(file);
     /* Malformed JSON, an unknown media type. */
     const char *a4[] = {"-H", "content-type: application/json", "--data", "{\"a\":", url("/echo/1"),
                         NULL};
@@ -351,9 +370,7 @@ Test(fetch, limits_answer_413_400_415_and_are_not_crashes, .init = start_named, 
 Test(fetch, cookies_round_trip_through_curls_jar, .init = start_named, .fini = stop)
 {
     char jar[] = "/tmp/dyn_e2e_jar_XXXXXX";
-    int jfd = mkstemp(jar);
-    cr_assert(jfd >= 0);
-    close(jfd);
+    temp_file(jar);
     char out[4096];
     int status;
     const char *args[] = {"-b", jar, "-c", jar, url("/cookies"), NULL};
@@ -368,6 +385,5 @@ Test(fetch, cookies_round_trip_through_curls_jar, .init = start_named, .fini = s
     cr_assert_eq(curl(out, sizeof out, &status, head), 0);
     cr_assert(strstr(out, "set-cookie: visits=10; Path=/; Expires="), "%s", out);
     cr_assert(strstr(out, "; Max-Age=3600; HttpOnly; SameSite=Lax\r\n"), "%s", out);
-    unlink(jar);
     check_stop();
 }
