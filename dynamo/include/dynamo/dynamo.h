@@ -58,11 +58,16 @@
 #include "dynamo/buf.h"
 #include "dynamo/conn.h"
 #include "dynamo/cookie.h"
+#include "dynamo/crypto.h"
+#include "dynamo/csrf.h"
 #include "dynamo/fetch.h"
 #include "dynamo/json.h"
 #include "dynamo/params.h"
 #include "dynamo/plug.h"
 #include "dynamo/router.h"
+#include "dynamo/secure_headers.h"
+#include "dynamo/session.h"
+#include "dynamo/static.h"
 #include "dynamo/types.h"
 #include "dynamo/uri.h"
 #include "dynamo/value.h"
@@ -130,6 +135,9 @@ struct dyn_dynamo {
     const char *static_route;            /* where static assets are served ["/static"] */
     const char *static_root;             /* the directory they come from ["priv/static"] */
     const char *secret;                  /* secret_key_base: signs and encrypts cookies, sessions */
+    const char *const *previous_secrets; /* NULL-terminated: older secrets still accepted when
+                                            reading signed or encrypted data (key rotation);
+                                            new data always uses `secret` */
     const dyn_error_page_t *error_pages; /* custom pages per status, {0, NULL}-terminated */
     dyn_log_level_t log_level;           /* [by env: dev debug, test warn, prod info] */
     http_limits_t limits;                /* the HTTP server's (http/server.h) */
