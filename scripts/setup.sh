@@ -6,7 +6,7 @@ set -euo pipefail
 
 PKGS=(build-essential cmake ninja-build pkg-config clang-format
       libuv1-dev libmimalloc-dev libcriterion-dev node-llhttp
-      libssl-dev libjansson-dev zlib1g-dev curl)
+      libssl-dev libjansson-dev zlib1g-dev curl python3)
 if [ "${1:-}" = "--bench" ]; then
   PKGS+=(wrk erlang-nox nginx-light h2o python3 util-linux)
 fi
