@@ -499,7 +499,8 @@ class Grammar:
             return Item(b"GET /" + r.choice([b"", b"x"]) + b"\r\n\r\n", [err(400), err(505)], "http09")
         if k == 5:
             m = r.choice([b"FOO", b"get", b"BREW", b"X" * r.randint(1, 20)])
-            return Item(request(m, b"/", h), [err(501)], "unknown-method")
+            # a long unknown token: 501, or 400 for a method past the parser's idea of one
+            return Item(request(m, b"/", h), [err(501), err(400)], "unknown-method")
         if k == 6:
             m = r.choice([b"G@T", b"GE(T", b"G\x01T", b"\x80GET"])
             return Item(request(m, b"/", h), [err(400)], "bad-method")
