@@ -106,13 +106,16 @@ def err(status, head=False):
 
 class Item:
     """One request as sent (it may be broken) and the answers it may get. interim: whether a
-    "100 Continue" comes first ("required", "optional" or "forbidden")."""
+    "100 Continue" comes first ("required", "optional" or "forbidden"); last: the client says
+    it sends nothing more (Connection: close, HTTP/1.0): RFC 9112 forbids further requests, and
+    the server may close at once, so what follows it can even destroy the answers before."""
 
-    __slots__ = ("data", "answers", "interim", "head", "kind", "optional")
+    __slots__ = ("data", "answers", "interim", "head", "kind", "optional", "last")
 
-    def __init__(self, data, answers, kind, *, interim="forbidden", head=False, optional=False):
+    def __init__(self, data, answers, kind, *, interim="forbidden", head=False, optional=False,
+                 last=False):
         self.data, self.answers, self.kind = data, list(answers), kind
-        self.interim, self.head, self.optional = interim, head, optional
+        self.interim, self.head, self.optional, self.last = interim, head, optional, last
 
     def terminal(self):
         return all(a.end == END for a in self.answers)
@@ -299,7 +302,8 @@ class Grammar:
         a = Answer(200, body, head=head) if body is not None else Answer(404, NOT_FOUND, head=head)
         if close:
             a = a.copy(conn=b"close", end=END)
-        return Item(request(method, target, hdrs), [a], method.decode().lower(), head=head)
+        return Item(request(method, target, hdrs), [a], method.decode().lower(), head=head,
+                    last=close)
 
     def options_star(self):
         return Item(request(b"OPTIONS", b"*", self.headers()), [Answer(404, NOT_FOUND)], "options*")
@@ -317,7 +321,7 @@ class Grammar:
         a = Answer(200, body, head=head) if body is not None else Answer(404, NOT_FOUND, head=head)
         a = a.copy(conn=b"keep-alive", http10=True) if keep else a.copy(end=END, http10=True)
         return Item(request(b"HEAD" if head else b"GET", target, hdrs, version=b"HTTP/1.0",
-                            host=self.r.random() < 0.5), [a], "http10", head=head)
+                            host=self.r.random() < 0.5), [a], "http10", head=head, last=not keep)
 
     def echo(self, chunked=None, size=None, long_ext=0):
         size = self.body_size() if size is None else size
@@ -722,6 +726,13 @@ def client(g, flavor="mix"):
     cut = data_len
     if ending == "halfclose" and r.random() < 0.4 or ending == "reset":
         cut = r.randint(0 if ending == "reset" else 1, data_len)
+    if ending in ("normal", "slowread", "halfclose"):  # a client that checks keeps the rules
+        for i, it in enumerate(items):
+            if it.last:
+                items = items[:i + 1]
+                break
+        data_len = sum(len(it.data) for it in items)
+        cut = min(cut, data_len)
     p = Plan("pipeline", items, ending, cut=cut)
     p.segments = segments(r, p.data[:cut], _bounds(items))
     p.wait = {"slowread": r.uniform(0.2, 2.5), "reset": r.uniform(0, 0.05),
