@@ -3,6 +3,8 @@ Named scenarios: the exact reproducers of issue 7, each a list of waves (clients
 once; the waves one after the other).
 """
 
+import random
+
 from grammar import END, HELLO, MAYBE, NOT_FOUND, Answer, Item, Plan, err, request
 
 GET = request(b"GET", b"/")
@@ -68,7 +70,19 @@ def chunk_straddle():
     p = Plan("chunk-straddle", items)
     assert p.data == first + rest + GET * 1000
     p.segments = [(0.0, first), (0.05, rest + GET * 1000)]
-    return [[p]]
+    # The same stall in another shape the soak found (it depends on timing and on the
+    # connections before): chunks of 1-16 bytes (40 KB), the first write exactly the read
+    # buffer's 16,184 bytes, then the rest and 2 GETs 2 ms later.
+    r, body, n = random.Random(1), b"", 0
+    while n < 40000:
+        size = r.randint(1, 16)
+        body += b"%x\r\n" % size + b"a" * size + b"\r\n"
+        n += size
+    small = Item(request(b"GET", b"/", [b"Transfer-Encoding: chunked\r\n"]) + body + b"0\r\n\r\n",
+                 [Answer(200, HELLO)], "small-chunks")
+    q = Plan("chunk-straddle", [small, get(), get()])
+    q.segments = [(0.0, q.data[:16184]), (0.002, q.data[16184:])]
+    return [[p, q]]
 
 
 def head_then_garbage():
@@ -85,6 +99,23 @@ def halfclose_20():
     return [[Plan("halfclose-20", [get() for _ in range(20)], "halfclose")] for _ in range(20)]
 
 
+def halfclose_partial():
+    """Whole requests, then the start of one more, then shutdown(SHUT_WR): every whole one is
+    answered, then the close (found by the soak on the fixes of issue 7: 1 GET + "GET" + FIN got
+    no answer; 375 GETs, the last 45 bytes of the 325th one by one, 5 bytes more, FIN: 324)."""
+    waves = []
+    for n, tail in [(1, 3), (2, 1), (13, 7), (20, 18)]:  # the tail: the first bytes of a GET
+        items = [get() for _ in range(n + 1)]
+        waves.append([Plan("halfclose-partial", items, "halfclose", cut=n * len(GET) + tail)
+                      for _ in range(3)])
+    items = [get() for _ in range(376)]
+    p = Plan("halfclose-partial", items, "halfclose", cut=375 * len(GET) + 5)
+    p.segments = [(0.0, p.data[:8728])] + [(0.0007, p.data[i:i + 1]) for i in range(8728, 8773)] + \
+        [(0.0, p.data[8773:p.cut])]
+    waves.append([p])
+    return waves
+
+
 NAMED = {
     "chunk-ext-100k": chunk_ext_100k,
     "skip-bad-chunk": skip_bad_chunk,
@@ -92,4 +123,5 @@ NAMED = {
     "chunk-straddle": chunk_straddle,
     "head-then-garbage": head_then_garbage,
     "halfclose-20": halfclose_20,
+    "halfclose-partial": halfclose_partial,
 }
