@@ -10,10 +10,12 @@ import socket
 import struct
 import time
 
-from grammar import CONT, DATE, END, FIN, HELLO, MAYBE, Answer
+from grammar import DATE, END, FIN, HELLO, MAYBE, Answer
 
-DATE_RE = re.compile(rb"\r\nDate: [A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} "
-                     rb"[0-9]{2}:[0-9]{2}:[0-9]{2} GMT\r\n")
+DATE_RE = re.compile(
+    rb"\r\nDate: [A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} "
+    rb"[0-9]{2}:[0-9]{2}:[0-9]{2} GMT\r\n"
+)
 CL_RE = re.compile(rb"\r\nContent-Length: ([0-9]{1,15})\r\n")
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -33,7 +35,7 @@ class Result:
 
 def show(b, n=160):
     b = bytes(b)
-    return repr(b if len(b) <= n else b[:n // 2] + b"..." + b[-n // 2:])
+    return repr(b if len(b) <= n else b[: n // 2] + b"..." + b[-n // 2 :])
 
 
 def diff(want, got):
@@ -43,7 +45,12 @@ def diff(want, got):
         i += 1
     lo = max(0, i - 40)
     return "differs at byte %d of %d (want %d): want %s, got %s" % (
-        i, len(got), len(want), show(want[lo:i + 60]), show(got[lo:i + 60]))
+        i,
+        len(got),
+        len(want),
+        show(want[lo : i + 60]),
+        show(got[lo : i + 60]),
+    )
 
 
 def parse_response(buf, pos, head_only):
@@ -52,11 +59,11 @@ def parse_response(buf, pos, head_only):
     end = buf.find(b"\r\n\r\n", pos)
     if end < 0:
         if len(buf) - pos > 70000:
-            raise Failure("no end of a response head within 70 KB: %s" % show(buf[pos:pos + 200]))
+            raise Failure("no end of a response head within 70 KB: %s" % show(buf[pos : pos + 200]))
         if len(buf) - pos >= 9 and not buf.startswith(b"HTTP/1.1 ", pos):
-            raise Failure("not a status line: %s" % show(buf[pos:pos + 200]))
+            raise Failure("not a status line: %s" % show(buf[pos : pos + 200]))
         return None
-    head = bytes(buf[pos:end + 4])
+    head = bytes(buf[pos : end + 4])
     if not re.match(rb"HTTP/1\.1 [1-5][0-9][0-9] ", head):
         raise Failure("not a status line: %s" % show(head[:200]))
     status = int(head[9:12])
@@ -70,7 +77,7 @@ def parse_response(buf, pos, head_only):
     if len(buf) < total:
         return None
     norm = DATE_RE.sub(b"\r\nDate: " + DATE + b"\r\n", head, count=1)
-    return total, status, norm + bytes(buf[end + 4:total])
+    return total, status, norm + bytes(buf[end + 4 : total])
 
 
 class Checker:
@@ -116,8 +123,10 @@ class Checker:
                 if data is None:
                     return
                 self.buf += data
-                raise Failure("bytes after the last answer (%d of %d): %s" % (
-                    i, n, show(self.buf[self.pos:self.pos + 300])))
+                raise Failure(
+                    "bytes after the last answer (%d of %d): %s"
+                    % (i, n, show(self.buf[self.pos : self.pos + 300]))
+                )
             if i == n:
                 return
             it = items[i]
@@ -126,29 +135,37 @@ class Checker:
                 data = await self.recv("answer %d of %d (%s)" % (i + 1, n, it.kind))
                 if data is None:
                     if self.pos < len(self.buf):
-                        raise Failure("the server closed in the middle of answer %d of %d (%s): "
-                                      "got %s" % (i + 1, n, it.kind, show(self.buf[self.pos:], 400)))
+                        raise Failure(
+                            "the server closed in the middle of answer %d of %d (%s): "
+                            "got %s" % (i + 1, n, it.kind, show(self.buf[self.pos :], 400))
+                        )
                     if it.optional or maybe_end:
                         return
-                    raise Failure("the server closed before answer %d of %d (%s)" % (i + 1, n, it.kind))
+                    raise Failure(
+                        "the server closed before answer %d of %d (%s)" % (i + 1, n, it.kind)
+                    )
                 self.buf += data
                 continue
             total, status, norm = got
             self.pos = total
             if self.pos > (1 << 20):
-                del self.buf[:self.pos]
+                del self.buf[: self.pos]
                 self.pos = 0
             if status == 100:
                 if norm != CONTINUE or it.interim == "forbidden" or interim:
-                    raise Failure("unexpected interim answer before answer %d (%s): %s" % (
-                        i + 1, it.kind, show(norm)))
+                    raise Failure(
+                        "unexpected interim answer before answer %d (%s): %s"
+                        % (i + 1, it.kind, show(norm))
+                    )
                 interim = True
                 continue
             ends = {a.end for a in it.answers if self.render(a) == norm}
             if not ends:
                 want = self.render(it.answers[0])
-                raise Failure("answer %d of %d (%s) is wrong (%d alternatives; first: %r): %s" % (
-                    i + 1, n, it.kind, len(it.answers), it.answers[0], diff(want, norm)))
+                raise Failure(
+                    "answer %d of %d (%s) is wrong (%d alternatives; first: %r): %s"
+                    % (i + 1, n, it.kind, len(it.answers), it.answers[0], diff(want, norm))
+                )
             if it.interim == "required" and not interim:
                 raise Failure("no 100 Continue before answer %d (%s)" % (i + 1, it.kind))
             self.res.answers += 1
@@ -157,11 +174,13 @@ class Checker:
                 ends.discard(FIN)
             end = ends.pop() if len(ends) == 1 else MAYBE  # alike answers, unlike ends
             if end == FIN:
-                left = [x for x in items[i + 1:] if not x.optional]
+                left = [x for x in items[i + 1 :] if not x.optional]
                 if left:
-                    raise Failure("answer %d of %d (%s) said Connection: close, leaving %d requests "
-                                  "sent whole before the client's FIN unanswered" % (
-                                      i + 1, n, it.kind, len(left)))
+                    raise Failure(
+                        "answer %d of %d (%s) said Connection: close, leaving %d requests "
+                        "sent whole before the client's FIN unanswered"
+                        % (i + 1, n, it.kind, len(left))
+                    )
                 end = END
             closing = end == END
             maybe_end = end == MAYBE
@@ -267,7 +286,10 @@ def probe(port, timeout=1.0):
         while True:
             left = timeout - (time.monotonic() - t0)
             if left <= 0:
-                return "probe: no whole answer to GET / within %.1f s (got %s)" % (timeout, show(buf))
+                return "probe: no whole answer to GET / within %.1f s (got %s)" % (
+                    timeout,
+                    show(buf),
+                )
             s.settimeout(left)
             d = s.recv(65536)
             if not d:
@@ -283,6 +305,3 @@ def probe(port, timeout=1.0):
     if not got or got[0] != len(buf) or got[2] != want:
         return "probe: wrong answer to GET /: %s" % show(buf, 400)
     return None
-
-
-__all__ = ["CONT", "MAYBE", "Failure", "Result", "run_wave", "probe"]

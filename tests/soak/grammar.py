@@ -26,10 +26,17 @@ NOT_CRLF = bytes(c for c in range(256) if c not in b"\r\n")
 CTL = bytes(c for c in range(0x00, 0x20) if c not in b"\t\r\n") + b"\x7f"
 
 REASONS = {
-    100: "Continue", 200: "OK", 400: "Bad Request", 404: "Not Found",
-    408: "Request Timeout", 413: "Content Too Large", 414: "URI Too Long",
-    417: "Expectation Failed", 431: "Request Header Fields Too Large",
-    501: "Not Implemented", 505: "HTTP Version Not Supported",
+    100: "Continue",
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    408: "Request Timeout",
+    413: "Content Too Large",
+    414: "URI Too Long",
+    417: "Expectation Failed",
+    431: "Request Header Fields Too Large",
+    501: "Not Implemented",
+    505: "HTTP Version Not Supported",
 }
 
 DATE = b"<DATE>"  # stands for the Date value, checked apart (client.py)
@@ -61,17 +68,30 @@ class Answer:
 
     __slots__ = ("status", "body", "ctype", "extra", "head", "conn", "end", "http10")
 
-    def __init__(self, status, body=None, *, ctype=b"text/plain", extra=(), head=False,
-                 conn=None, end=CONT, http10=False):
+    def __init__(
+        self,
+        status,
+        body=None,
+        *,
+        ctype=b"text/plain",
+        extra=(),
+        head=False,
+        conn=None,
+        end=CONT,
+        http10=False
+    ):
         self.status = status
         self.body = REASONS[status].encode() + b"\n" if body is None else body
         self.ctype, self.extra, self.head = ctype, tuple(extra), head
         self.conn, self.end, self.http10 = conn, end, http10
 
     def render(self):
-        h = [b"HTTP/1.1 %d %s\r\n" % (self.status, REASONS[self.status].encode()),
-             b"Server: dynamo\r\n", b"Date: " + DATE + b"\r\n",
-             b"Content-Type: " + self.ctype + b"\r\n"]
+        h = [
+            b"HTTP/1.1 %d %s\r\n" % (self.status, REASONS[self.status].encode()),
+            b"Server: dynamo\r\n",
+            b"Date: " + DATE + b"\r\n",
+            b"Content-Type: " + self.ctype + b"\r\n",
+        ]
         h += [n + b": " + v + b"\r\n" for n, v in self.extra]
         h.append(b"Content-Length: %d\r\n" % len(self.body))
         if self.conn:
@@ -80,8 +100,16 @@ class Answer:
         return b"".join(h) + (b"" if self.head else self.body)
 
     def copy(self, **kw):
-        a = Answer(self.status, self.body, ctype=self.ctype, extra=self.extra, head=self.head,
-                   conn=self.conn, end=self.end, http10=self.http10)
+        a = Answer(
+            self.status,
+            self.body,
+            ctype=self.ctype,
+            extra=self.extra,
+            head=self.head,
+            conn=self.conn,
+            end=self.end,
+            http10=self.http10,
+        )
         for k, v in kw.items():
             setattr(a, k, v)
         return a
@@ -95,8 +123,13 @@ class Answer:
 
     def __repr__(self):
         c = b" +" + self.conn if self.conn else b""
-        return "%d%s (%d B body%s), then %s" % (self.status, c.decode(), len(self.body),
-                                                 ", HEAD" if self.head else "", self.end)
+        return "%d%s (%d B body%s), then %s" % (
+            self.status,
+            c.decode(),
+            len(self.body),
+            ", HEAD" if self.head else "",
+            self.end,
+        )
 
 
 def err(status, head=False):
@@ -112,8 +145,9 @@ class Item:
 
     __slots__ = ("data", "answers", "interim", "head", "kind", "optional", "last")
 
-    def __init__(self, data, answers, kind, *, interim="forbidden", head=False, optional=False,
-                 last=False):
+    def __init__(
+        self, data, answers, kind, *, interim="forbidden", head=False, optional=False, last=False
+    ):
         self.data, self.answers, self.kind = data, list(answers), kind
         self.interim, self.head, self.optional, self.last = interim, head, optional, last
 
@@ -123,16 +157,18 @@ class Item:
     def complete_before_fin(self):
         """As sent in full before the client's FIN: each answer may also be the last one."""
         extra = [a.closing() for a in self.answers if a.end != END]
-        return Item(self.data, self.answers + extra, self.kind, interim=self.interim,
-                    head=self.head)
+        return Item(
+            self.data, self.answers + extra, self.kind, interim=self.interim, head=self.head
+        )
 
     def cut_by_fin(self):
         """Sent in part before the client's FIN: an answer may come (what the whole request
         would get, or 400 for a cut body), then the close; or just the close."""
         ans = [a.copy(end=END) for a in self.answers] + [a.closing() for a in self.answers]
         ans.append(err(400, head=self.head))
-        return Item(self.data, ans, self.kind + "(cut)", interim="optional", head=self.head,
-                    optional=True)
+        return Item(
+            self.data, ans, self.kind + "(cut)", interim="optional", head=self.head, optional=True
+        )
 
 
 def request(method, target, headers=(), body=b"", version=b"HTTP/1.1", host=True):
@@ -172,8 +208,9 @@ class Grammar:
         return bytes(v)
 
     def header(self, vlen=(0, 40)):
-        return (b"X-" + self.token(1, 16) + b":" + self.ows() + self.value(*vlen) + self.ows()
-                + b"\r\n")
+        return (
+            b"X-" + self.token(1, 16) + b":" + self.ows() + self.value(*vlen) + self.ows() + b"\r\n"
+        )
 
     def headers(self):
         """Extra header lines of a valid request: a head stays under 12 KB and 96 fields."""
@@ -209,12 +246,22 @@ class Grammar:
             return b"http://x/users/" + uid, (b"user " + uid if len(uid) <= 251 else None)
         if r < 0.85:
             return b"http://x", HELLO
-        paths = [b"/users/", b"/users/1/x", b"/echo", b"//", b"/a/" + self.token(1, 60, PCHAR),
-                 b"/" + self.token(1, 2000, PCHAR + b"/")]
+        paths = [
+            b"/users/",
+            b"/users/1/x",
+            b"/echo",
+            b"//",
+            b"/a/" + self.token(1, 60, PCHAR),
+            b"/" + self.token(1, 2000, PCHAR + b"/"),
+        ]
         return self.r.choice(paths), None
 
     def user_id(self):
-        n = self.r.choice([1, 2, 3, 8, 20, 60]) if self.r.random() < 0.95 else self.r.randint(240, 270)
+        n = (
+            self.r.choice([1, 2, 3, 8, 20, 60])
+            if self.r.random() < 0.95
+            else self.r.randint(240, 270)
+        )
         out = bytearray()
         while len(out) < n:
             if self.r.random() < 0.05:
@@ -249,15 +296,20 @@ class Grammar:
         elif r < 0.7:
             q = bytearray()
             for _ in range(self.r.randint(0, 30)):
-                q += b"\\" + bytes([self.r.choice(VCHAR)]) if self.r.random() < 0.1 else \
-                    bytes([self.r.choice(QDTEXT)])
+                q += (
+                    b"\\" + bytes([self.r.choice(VCHAR)])
+                    if self.r.random() < 0.1
+                    else bytes([self.r.choice(QDTEXT)])
+                )
             e += b"=" + b'"' + bytes(q) + b'"'
         return e
 
     def size_line(self, n, ext=b""):
         digits = b"%x" % n if self.r.random() < 0.7 else b"%X" % n
         if self.r.random() < 0.1:
-            digits = b"0" * self.r.randint(1, 16 - len(digits)) + digits if len(digits) < 16 else digits
+            digits = (
+                b"0" * self.r.randint(1, 16 - len(digits)) + digits if len(digits) < 16 else digits
+            )
         return digits + ext + b"\r\n"
 
     def chunked(self, body, *, long_ext=0, trailers=None):
@@ -277,13 +329,15 @@ class Grammar:
             ext = self.ext() if self.r.random() < 0.15 else b""
             if long_ext and self.r.random() < 0.3:
                 ext = self.ext(long=long_ext)
-            out.append(self.size_line(n, ext) + body[i:i + n] + b"\r\n")
+            out.append(self.size_line(n, ext) + body[i : i + n] + b"\r\n")
             i += n
         last = b"0" * self.r.choice([1, 1, 1, 3]) + (self.ext() if self.r.random() < 0.1 else b"")
         if trailers is None:
             trailers = self.r.choice([0, 0, 0, 1, 3]) if self.r.random() < 0.3 else 0
-        tr = [b"X-T-" + self.token(1, 10) + b":" + self.ows() + self.value(0, 30) + b"\r\n"
-              for _ in range(trailers)]
+        tr = [
+            b"X-T-" + self.token(1, 10) + b":" + self.ows() + self.value(0, 30) + b"\r\n"
+            for _ in range(trailers)
+        ]
         return b"".join(out) + last + b"\r\n" + b"".join(tr) + b"\r\n", trailers
 
     # ---- valid requests ------------------------------------------------------------------------
@@ -302,8 +356,9 @@ class Grammar:
         a = Answer(200, body, head=head) if body is not None else Answer(404, NOT_FOUND, head=head)
         if close:
             a = a.copy(conn=b"close", end=END)
-        return Item(request(method, target, hdrs), [a], method.decode().lower(), head=head,
-                    last=close)
+        return Item(
+            request(method, target, hdrs), [a], method.decode().lower(), head=head, last=close
+        )
 
     def options_star(self):
         return Item(request(b"OPTIONS", b"*", self.headers()), [Answer(404, NOT_FOUND)], "options*")
@@ -320,8 +375,19 @@ class Grammar:
             hdrs.append(b"Connection: keep-alive\r\n")
         a = Answer(200, body, head=head) if body is not None else Answer(404, NOT_FOUND, head=head)
         a = a.copy(conn=b"keep-alive", http10=True) if keep else a.copy(end=END, http10=True)
-        return Item(request(b"HEAD" if head else b"GET", target, hdrs, version=b"HTTP/1.0",
-                            host=self.r.random() < 0.5), [a], "http10", head=head, last=not keep)
+        return Item(
+            request(
+                b"HEAD" if head else b"GET",
+                target,
+                hdrs,
+                version=b"HTTP/1.0",
+                host=self.r.random() < 0.5,
+            ),
+            [a],
+            "http10",
+            head=head,
+            last=not keep,
+        )
 
     def echo(self, chunked=None, size=None, long_ext=0):
         size = self.body_size() if size is None else size
@@ -340,12 +406,18 @@ class Grammar:
             data = body
             hdrs.append(b"Content-Length: %d\r\n" % size)
         self.r.shuffle(hdrs)
-        a = Answer(200, body, ctype=b"application/octet-stream", extra=[(b"X-Trailers", b"%d" % ntr)])
+        a = Answer(
+            200, body, ctype=b"application/octet-stream", extra=[(b"X-Trailers", b"%d" % ntr)]
+        )
         interim = "forbidden"
         if expect:
             interim = "required" if size or chunked else "optional"
-        return Item(request(self.r.choice([b"POST", b"PUT"]), b"/echo", hdrs, data), [a],
-                    "echo-chunked" if chunked else "echo", interim=interim)
+        return Item(
+            request(self.r.choice([b"POST", b"PUT"]), b"/echo", hdrs, data),
+            [a],
+            "echo-chunked" if chunked else "echo",
+            interim=interim,
+        )
 
     def unread(self, bad_chunk=False):
         """A body the handler never reads: discarded up to 64 KiB."""
@@ -386,8 +458,12 @@ class Grammar:
             a = a.copy(end=END)
         if not bad_chunk and chunked and not expect and abs(size - SKIP_MAX) < 5000:
             a = a.copy(end=MAYBE)  # near the skip limit: the server's to define
-        return Item(request(method, target, hdrs, data), [a], "unread-chunked" if chunked else "unread",
-                    head=head)
+        return Item(
+            request(method, target, hdrs, data),
+            [a],
+            "unread-chunked" if chunked else "unread",
+            head=head,
+        )
 
     def near_limit(self):
         """Requests near a limit: either answer is right (the limit's exact edge is the
@@ -401,10 +477,14 @@ class Grammar:
             t = b"/" + self.token(8150, 8250, ALNUM)
             return Item(request(b"GET", t), [Answer(404, NOT_FOUND), err(414)], "near-target")
         if k == 2:  # near max_headers (100)
-            data = request(b"GET", b"/", [self.header((0, 4)) for _ in range(self.r.randint(97, 103))])
+            data = request(
+                b"GET", b"/", [self.header((0, 4)) for _ in range(self.r.randint(97, 103))]
+            )
             return Item(data, [Answer(200, HELLO), err(431)], "near-headers")
         if k == 3:  # a chunk line near its limit (4 KiB), read by the handler
-            it = self.echo(chunked=True, size=self.r.randint(1, 3000), long_ext=self.r.randint(4000, 4150))
+            it = self.echo(
+                chunked=True, size=self.r.randint(1, 3000), long_ext=self.r.randint(4000, 4150)
+            )
             it.answers.append(err(400))
             it.kind = "near-chunk-line"
             return it
@@ -413,8 +493,11 @@ class Grammar:
         data = self.size_line(len(body), ext) + body + b"\r\n0\r\n\r\n"
         m = b"POST" if self.r.random() < 0.5 else b"PUT"
         a = Answer(404, NOT_FOUND)
-        return Item(request(m, b"/", [b"Transfer-Encoding: chunked\r\n"], data),
-                    [a, a.copy(end=END)], "near-chunk-line-skip")
+        return Item(
+            request(m, b"/", [b"Transfer-Encoding: chunked\r\n"], data),
+            [a, a.copy(end=END)],
+            "near-chunk-line-skip",
+        )
 
     def valid(self):
         for _ in range(100):
@@ -450,9 +533,23 @@ class Grammar:
             b"1" * 17 + b"\r\n",  # too many digits
             b"5\nhello\r\n",  # bare LF
             b"5\r\nhelloXX",  # no CRLF after the data
-            self.r.choice([b"5;\r\n", b"5; =x\r\n", b"5;a=\r\n", b'5;a="x\r\n', b"5;a b\r\n",
-                           b"5;a=\x01\r\n", b"5 \r\n", b"-5\r\n", b"0x5\r\n"]) + b"hello\r\n",
-            b"5;e=" + self.token(4100, self.r.choice([5000, 20000, 100000]), ALNUM) + b"\r\nhello\r\n",
+            self.r.choice(
+                [
+                    b"5;\r\n",
+                    b"5; =x\r\n",
+                    b"5;a=\r\n",
+                    b'5;a="x\r\n',
+                    b"5;a b\r\n",
+                    b"5;a=\x01\r\n",
+                    b"5 \r\n",
+                    b"-5\r\n",
+                    b"0x5\r\n",
+                ]
+            )
+            + b"hello\r\n",
+            b"5;e="
+            + self.token(4100, self.r.choice([5000, 20000, 100000]), ALNUM)
+            + b"\r\nhello\r\n",
             b"0\r\nBad Trailer: x\r\n\r\n",
             b"0\r\nX-T: a\x01b\r\n\r\n",
             b"0\r\nX-T: " + self.token(17000, 30000, ALNUM) + b"\r\n\r\n",
@@ -500,7 +597,9 @@ class Grammar:
             v = r.choice([b"HTTP/1", b"HTTP/1.", b"HTTPS/1.1", b"HTTP/1.1x", b"HTTP/11.1"])
             return Item(request(b"GET", b"/", h, version=v), [err(400), err(505)], "bad-version")
         if k == 4:
-            return Item(b"GET /" + r.choice([b"", b"x"]) + b"\r\n\r\n", [err(400), err(505)], "http09")
+            return Item(
+                b"GET /" + r.choice([b"", b"x"]) + b"\r\n\r\n", [err(400), err(505)], "http09"
+            )
         if k == 5:
             m = r.choice([b"FOO", b"get", b"BREW", b"X" * r.randint(1, 20)])
             # a long unknown token: 501, or 400 for a method past the parser's idea of one
@@ -512,45 +611,119 @@ class Grammar:
             return Item(request(b"CONNECT", b"x:80", h), [err(501)], "connect")
         if k == 8:
             n = r.choice([8300, 9000, 20000, 100000, 200000])
-            return Item(request(b"GET", b"/" + self.token(n, n, ALNUM), h), [err(414)], "long-target")
+            return Item(
+                request(b"GET", b"/" + self.token(n, n, ALNUM), h), [err(414)], "long-target"
+            )
         if k == 9:
             n = r.choice([17000, 30000, 100000, 200000])
-            hdrs = [b"X-Big: " + self.token(n, n, ALNUM) + b"\r\n"] if r.random() < 0.5 else \
-                [self.header((1000, 1000)) for _ in range(n // 1000)]
+            hdrs = (
+                [b"X-Big: " + self.token(n, n, ALNUM) + b"\r\n"]
+                if r.random() < 0.5
+                else [self.header((1000, 1000)) for _ in range(n // 1000)]
+            )
             return Item(request(b"GET", b"/", hdrs), [err(431)], "big-head")
         if k == 10:
-            return Item(request(b"GET", b"/", [self.header((0, 3)) for _ in range(r.randint(102, 400))]),
-                        [err(431)], "many-headers")
+            return Item(
+                request(b"GET", b"/", [self.header((0, 3)) for _ in range(r.randint(102, 400))]),
+                [err(431)],
+                "many-headers",
+            )
         if k == 11:
-            bad = r.choice([b"Foo : bar\r\n", b"Foo: bar\r\n baz\r\n", b"Foo: bar\n", b"Foo: b\rar\r\n",
-                            b"Foo: b\x00ar\r\n", b"F(o: bar\r\n", b": bar\r\n", b"Foo\r\n",
-                            b"Foo: b" + bytes([r.choice(CTL)]) + b"r\r\n", b" Foo: bar\r\n"])
+            bad = r.choice(
+                [
+                    b"Foo : bar\r\n",
+                    b"Foo: bar\r\n baz\r\n",
+                    b"Foo: bar\n",
+                    b"Foo: b\rar\r\n",
+                    b"Foo: b\x00ar\r\n",
+                    b"F(o: bar\r\n",
+                    b": bar\r\n",
+                    b"Foo\r\n",
+                    b"Foo: b" + bytes([r.choice(CTL)]) + b"r\r\n",
+                    b" Foo: bar\r\n",
+                ]
+            )
             h.insert(r.randint(0, len(h)), bad)
             return Item(request(b"GET", b"/", h), [err(400)], "bad-header")
         if k == 12:
-            return Item(request(b"POST", b"/echo", h + [b"Content-Length: 3\r\n", b"Transfer-Encoding: chunked\r\n"],
-                                b"0\r\n\r\n"), [err(400)], "cl-and-te")
+            return Item(
+                request(
+                    b"POST",
+                    b"/echo",
+                    h + [b"Content-Length: 3\r\n", b"Transfer-Encoding: chunked\r\n"],
+                    b"0\r\n\r\n",
+                ),
+                [err(400)],
+                "cl-and-te",
+            )
         if k == 13:
-            cl = r.choice([[b"3", b"4"], [b"3", b"3"], [b"-1"], [b"abc"], [b"1 2"], [b"+5"], [b""],
-                           [b"99999999999999999999999"], [b"0x10"]])
-            return Item(request(b"POST", b"/echo", h + [b"Content-Length: " + v + b"\r\n" for v in cl], b"abcd"),
-                        [err(400)], "bad-content-length")
+            cl = r.choice(
+                [
+                    [b"3", b"4"],
+                    [b"3", b"3"],
+                    [b"-1"],
+                    [b"abc"],
+                    [b"1 2"],
+                    [b"+5"],
+                    [b""],
+                    [b"99999999999999999999999"],
+                    [b"0x10"],
+                ]
+            )
+            return Item(
+                request(
+                    b"POST", b"/echo", h + [b"Content-Length: " + v + b"\r\n" for v in cl], b"abcd"
+                ),
+                [err(400)],
+                "bad-content-length",
+            )
         if k == 14:
-            n = r.choice([BODY_MAX + 1, 9000000, 10 ** 12])
-            return Item(request(b"POST", r.choice([b"/echo", b"/"]), h + [b"Content-Length: %d\r\n" % n],
-                                self.r.randbytes(r.randint(0, 1000))), [err(413)], "too-large")
+            n = r.choice([BODY_MAX + 1, 9000000, 10**12])
+            return Item(
+                request(
+                    b"POST",
+                    r.choice([b"/echo", b"/"]),
+                    h + [b"Content-Length: %d\r\n" % n],
+                    self.r.randbytes(r.randint(0, 1000)),
+                ),
+                [err(413)],
+                "too-large",
+            )
         if k == 15:
             te = r.choice([b"gzip", b"identity", b"chunked, gzip", b"chunked, chunked"])
-            return Item(request(b"POST", b"/echo", h + [b"Transfer-Encoding: " + te + b"\r\n"], b"0\r\n\r\n"),
-                        [err(400), err(501)], "bad-te")
+            return Item(
+                request(
+                    b"POST", b"/echo", h + [b"Transfer-Encoding: " + te + b"\r\n"], b"0\r\n\r\n"
+                ),
+                [err(400), err(501)],
+                "bad-te",
+            )
         if k == 16:
-            return Item(request(b"POST", b"/echo", [b"Transfer-Encoding: chunked\r\n"], b"0\r\n\r\n",
-                                version=b"HTTP/1.0"), [err(400)], "te-http10")
+            return Item(
+                request(
+                    b"POST",
+                    b"/echo",
+                    [b"Transfer-Encoding: chunked\r\n"],
+                    b"0\r\n\r\n",
+                    version=b"HTTP/1.0",
+                ),
+                [err(400)],
+                "te-http10",
+            )
         if k == 17:
-            return Item(request(b"GET", b"/", h + [b"Expect: " + r.choice([b"200-ok", b"foo", b"100-continuex"])
-                                                   + b"\r\n"]), [err(417)], "bad-expect")
+            return Item(
+                request(
+                    b"GET",
+                    b"/",
+                    h + [b"Expect: " + r.choice([b"200-ok", b"foo", b"100-continuex"]) + b"\r\n"],
+                ),
+                [err(417)],
+                "bad-expect",
+            )
         if k == 18:
-            g = bytes([r.choice(b"\x00\x01@()<>{}[]\x7f\xff\"/")]) + pick(r, NOT_CRLF, r.randint(0, 300))
+            g = bytes([r.choice(b'\x00\x01@()<>{}[]\x7f\xff"/')]) + pick(
+                r, NOT_CRLF, r.randint(0, 300)
+            )
             return Item(g + b"\r\n\r\n", [err(400)], "garbage")
         if k == 19:
             t = r.choice([b"/a b", b"/a\x01b", b"/a\xffb", b"/a\x7fb", b"/\tx"])
@@ -575,8 +748,15 @@ class Grammar:
 
     def pipeline(self):
         r = self.r.random()
-        n = 1 if r < 0.25 else self.r.randint(2, 5) if r < 0.6 else \
-            self.r.randint(6, 20) if r < 0.85 else self.r.randint(21, 50)
+        n = (
+            1
+            if r < 0.25
+            else self.r.randint(2, 5)
+            if r < 0.6
+            else self.r.randint(6, 20)
+            if r < 0.85
+            else self.r.randint(21, 50)
+        )
         items = []
         for _ in range(n):
             if self.left <= 0:
@@ -597,7 +777,10 @@ class Grammar:
         head = request(b"POST", b"/", [b"Transfer-Encoding: chunked\r\n"])
         body = b"%x\r\n" % size + b"a" * size + b"\r\n0\r\n\r\n"
         items = [Item(head + body, [Answer(404, NOT_FOUND)], "rbuf-edge")]
-        items += [Item(request(b"GET", b"/"), [Answer(200, HELLO)], "get") for _ in range(self.r.choice([20, 200, 1000]))]
+        items += [
+            Item(request(b"GET", b"/"), [Answer(200, HELLO)], "get")
+            for _ in range(self.r.choice([20, 200, 1000]))
+        ]
         cut = len(head) + len(b"%x\r\n" % size) + first
         return items, cut
 
@@ -617,12 +800,23 @@ class Plan:
 
     ENDINGS = ("normal", "slowread", "halfclose", "reset", "reset-response", "noread")
 
-    def __init__(self, kind, items, ending="normal", cut=None, segments=None, wait=0.0,
-                 read_before_reset=0, deadline=None, start=0.0, eof_after=False):
+    def __init__(
+        self,
+        kind,
+        items,
+        ending="normal",
+        cut=None,
+        segments=None,
+        wait=0.0,
+        read_before_reset=0,
+        deadline=None,
+        start=0.0,
+        eof_after=False,
+    ):
         self.kind, self.items, self.ending = kind, items, ending
         self.data = b"".join(it.data for it in items)
         self.cut = len(self.data) if cut is None else cut
-        self.segments = segments if segments is not None else [(0.0, self.data[:self.cut])]
+        self.segments = segments if segments is not None else [(0.0, self.data[: self.cut])]
         self.wait, self.read_before_reset, self.start = wait, read_before_reset, start
         self.eof_after = eof_after
         delays = sum(d for d, _ in self.segments)
@@ -650,9 +844,15 @@ class Plan:
         for it in self.items:
             kinds[it.kind] = kinds.get(it.kind, 0) + 1
         return "%s, %s after %d of %d bytes in %d writes (%.2f s of delays), %d requests: %s" % (
-            self.kind, self.ending, self.cut, len(self.data), len(self.segments),
-            sum(d for d, _ in self.segments), len(self.items),
-            ", ".join("%s x%d" % kv for kv in sorted(kinds.items())))
+            self.kind,
+            self.ending,
+            self.cut,
+            len(self.data),
+            len(self.segments),
+            sum(d for d, _ in self.segments),
+            len(self.items),
+            ", ".join("%s x%d" % kv for kv in sorted(kinds.items())),
+        )
 
 
 def _delay(r):
@@ -718,8 +918,10 @@ def client(g, flavor="mix"):
         return p
     items = g.pipeline()
     if flavor == "pipeflood" and r.random() < 0.3:
-        items = [Item(request(b"GET", b"/"), [Answer(200, HELLO)], "get")
-                 for _ in range(r.choice([100, 1000, 2000]))]
+        items = [
+            Item(request(b"GET", b"/"), [Answer(200, HELLO)], "get")
+            for _ in range(r.choice([100, 1000, 2000]))
+        ]
     weights = [0 if e in g.avoid else w for e, w in zip(Plan.ENDINGS, [45, 8, 14, 14, 9, 10])]
     ending = r.choices(Plan.ENDINGS, weights=weights)[0]
     data_len = sum(len(it.data) for it in items)
@@ -729,16 +931,21 @@ def client(g, flavor="mix"):
     if ending in ("normal", "slowread", "halfclose"):  # a client that checks keeps the rules
         for i, it in enumerate(items):
             if it.last:
-                items = items[:i + 1]
+                items = items[: i + 1]
                 break
         data_len = sum(len(it.data) for it in items)
         cut = min(cut, data_len)
     p = Plan("pipeline", items, ending, cut=cut)
     p.segments = segments(r, p.data[:cut], _bounds(items))
-    p.wait = {"slowread": r.uniform(0.2, 2.5), "reset": r.uniform(0, 0.05),
-              "noread": r.uniform(0.05, 2.0)}.get(ending, 0.0)
+    p.wait = {
+        "slowread": r.uniform(0.2, 2.5),
+        "reset": r.uniform(0, 0.05),
+        "noread": r.uniform(0.05, 2.0),
+    }.get(ending, 0.0)
     if ending == "reset-response":
-        p.read_before_reset = r.randint(1, 1 + sum(len(a.render()) for it in items for a in it.answers[:1]))
+        p.read_before_reset = r.randint(
+            1, 1 + sum(len(a.render()) for it in items for a in it.answers[:1])
+        )
     p.deadline = 20 + sum(d for d, _ in p.segments) + p.wait + 3 * len(p.data) / (1 << 20)
     return p
 
@@ -746,7 +953,9 @@ def client(g, flavor="mix"):
 def slowloris(g):
     """A head that never ends, a byte every 0.5-1.5 s: 408 at the header timeout (10 s)."""
     r = g.r
-    start = r.choice([b"GET /", request(b"GET", b"/", g.headers()[:3])[:-2] + r.choice([b"X", b"X-Slow: "])])
+    start = r.choice(
+        [b"GET /", request(b"GET", b"/", g.headers()[:3])[:-2] + r.choice([b"X", b"X-Slow: "])]
+    )
     segs, t = [(0.0, start)], 0.0
     while t < 14:
         d = r.uniform(0.5, 1.5)

@@ -87,8 +87,11 @@ class Soak:
 
     def fail(self, where, msg, replay):
         self.failures.append((where, msg, replay))
-        print("FAIL [seed %s, %s]: %s\n     replay: %s" % (self.seed, where, msg,
-                                                         self.replay_cmd(replay)), flush=True)
+        print(
+            "FAIL [seed %s, %s]: %s\n     replay: %s"
+            % (self.seed, where, msg, self.replay_cmd(replay)),
+            flush=True,
+        )
 
     def say(self, msg):
         print("[%6.1f s] %s" % (time.monotonic() - self.t0, msg), flush=True)
@@ -102,9 +105,16 @@ class Soak:
             raise RuntimeError(err)
         self.base_sockets = self.wait_sockets(None, 5.0)
         self.rss_ref = None
-        self.say("server pid %d on port %d: %d sockets, RSS %d MiB (log %s)" % (
-            self.server.proc.pid, self.server.port, self.base_sockets,
-            self.server.rss_kib() >> 10, self.log_path))
+        self.say(
+            "server pid %d on port %d: %d sockets, RSS %d MiB (log %s)"
+            % (
+                self.server.proc.pid,
+                self.server.port,
+                self.base_sockets,
+                self.server.rss_kib() >> 10,
+                self.log_path,
+            )
+        )
 
     def wait_sockets(self, target, timeout):
         """Waits until the server holds `target` sockets (None: until the count is stable)."""
@@ -129,12 +139,20 @@ class Soak:
         m = SANITIZER_RE.search(log)
         if m:
             start = log.rfind("\n", 0, max(0, m.start() - 200)) + 1
-            self.fail(where, "sanitizer report on the server's stderr%s:\n%s" % (
-                "" if srv.alive() else " (it died)", log[start:start + 6000]), replay)
+            self.fail(
+                where,
+                "sanitizer report on the server's stderr%s:\n%s"
+                % ("" if srv.alive() else " (it died)", log[start : start + 6000]),
+                replay,
+            )
             return False
         if not srv.alive():
-            self.fail(where, "the server died (status %s); its last words:\n%s" % (
-                srv.proc.returncode, log[-4000:]), replay)
+            self.fail(
+                where,
+                "the server died (status %s); its last words:\n%s"
+                % (srv.proc.returncode, log[-4000:]),
+                replay,
+            )
             return False
         other = [l for l in log.splitlines() if l.strip() and "listening on" not in l]
         if other:
@@ -145,9 +163,13 @@ class Soak:
             ok = False
         n = self.wait_sockets(self.base_sockets, SOCKETS_BACK_S)
         if n > self.base_sockets:
-            self.fail(where, "%d connections still open %.0f s after the clients left (baseline "
-                      "%d sockets, now %d)" % (n - self.base_sockets, SOCKETS_BACK_S,
-                                               self.base_sockets, n), replay)
+            self.fail(
+                where,
+                "%d connections still open %.0f s after the clients left (baseline "
+                "%d sockets, now %d)"
+                % (n - self.base_sockets, SOCKETS_BACK_S, self.base_sockets, n),
+                replay,
+            )
             ok = False
         rss = srv.rss_kib()
         self.rss_peak = max(self.rss_peak, rss)
@@ -179,22 +201,43 @@ class Soak:
                     cut += 1
                 elif r.error:
                     cid = ids[k] if ids else None
-                    self.fail("%s%s" % (where, " client %s" % cid if cid is not None else
-                                        " wave %d client %d" % (w, k)),
-                              "%s\n     client: %s%s" % (
-                                  r.error, p.describe(),
-                                  "; its writes failed: %s" % r.writer_error if r.writer_error else ""),
-                              ["--replay", cid] if cid is not None else replay)
+                    self.fail(
+                        "%s%s"
+                        % (
+                            where,
+                            " client %s" % cid
+                            if cid is not None
+                            else " wave %d client %d" % (w, k),
+                        ),
+                        "%s\n     client: %s%s"
+                        % (
+                            r.error,
+                            p.describe(),
+                            "; its writes failed: %s" % r.writer_error if r.writer_error else "",
+                        ),
+                        ["--replay", cid] if cid is not None else replay,
+                    )
             if dead:
-                self.say("%d clients cut short by the server's death (not reported one by one)" % cut)
+                self.say(
+                    "%d clients cut short by the server's death (not reported one by one)" % cut
+                )
                 break
         self.stats["steps"] += 1
         ok = self.check_server(where, replay)
-        self.say("%s: %d clients, %d answers checked (%d requests to checking clients), %.1f s; "
-                 "server: %d sockets, "
-                 "RSS %d MiB" % (where, nclients, nans, nreq, time.monotonic() - t,
-                                 self.server.sockets() if self.server.alive() else -1,
-                                 max(0, self.server.rss_kib()) >> 10))
+        self.say(
+            "%s: %d clients, %d answers checked (%d requests to checking clients), %.1f s; "
+            "server: %d sockets, "
+            "RSS %d MiB"
+            % (
+                where,
+                nclients,
+                nans,
+                nreq,
+                time.monotonic() - t,
+                self.server.sockets() if self.server.alive() else -1,
+                max(0, self.server.rss_kib()) >> 10,
+            )
+        )
         return ok
 
     def steps(self):
@@ -204,22 +247,28 @@ class Soak:
             b, _, k = a.replay.partition(".")
             flavor, plans = batch(self.seed, int(b), a.clients, a.avoid)
             if k:
-                yield "batch %s (%s)" % (b, flavor), [[plans[int(k)]]], ["--replay", a.replay], [a.replay]
+                yield "batch %s (%s)" % (b, flavor), [[plans[int(k)]]], ["--replay", a.replay], [
+                    a.replay
+                ]
             else:
-                yield "batch %s (%s)" % (b, flavor), [plans], ["--replay", b], \
-                    ["%s.%d" % (b, i) for i in range(len(plans))]
+                yield "batch %s (%s)" % (b, flavor), [plans], ["--replay", b], [
+                    "%s.%d" % (b, i) for i in range(len(plans))
+                ]
             return
         names = a.scenario or ([] if a.no_named else list(NAMED))
         for n in names:
             for i in range(a.repeat):
-                yield "scenario %s%s" % (n, " #%d" % (i + 1) if a.repeat > 1 else ""), NAMED[n](), \
-                    ["--scenario", n], None
+                yield "scenario %s%s" % (n, " #%d" % (i + 1) if a.repeat > 1 else ""), NAMED[n](), [
+                    "--scenario",
+                    n,
+                ], None
         if a.scenario:
             return
         for b in range(a.batches):
             flavor, plans = batch(self.seed, b, a.clients, a.avoid)
-            yield "batch %d (%s)" % (b, flavor), [plans], ["--replay", str(b)], \
-                ["%d.%d" % (b, i) for i in range(len(plans))]
+            yield "batch %d (%s)" % (b, flavor), [plans], ["--replay", str(b)], [
+                "%d.%d" % (b, i) for i in range(len(plans))
+            ]
 
     # ---- the end ---------------------------------------------------------------------------------
 
@@ -233,11 +282,17 @@ class Soak:
         rss = srv.rss_kib()
         ref = self.rss_ref or self.rss_peak or rss
         slack = max(RSS_SLACK_KIB, int(ref * RSS_SLACK_RATIO))
-        self.say("end: RSS %d MiB (baseline %d MiB, peak %d MiB, allowed %d MiB)" % (
-            rss >> 10, ref >> 10, self.rss_peak >> 10, (ref + slack) >> 10))
+        self.say(
+            "end: RSS %d MiB (baseline %d MiB, peak %d MiB, allowed %d MiB)"
+            % (rss >> 10, ref >> 10, self.rss_peak >> 10, (ref + slack) >> 10)
+        )
         if rss > ref + slack:
-            self.fail(where, "RSS %d MiB at the end, %d MiB after the first batch (allowed: +%d MiB)"
-                      % (rss >> 10, ref >> 10, slack >> 10), [])
+            self.fail(
+                where,
+                "RSS %d MiB at the end, %d MiB after the first batch (allowed: +%d MiB)"
+                % (rss >> 10, ref >> 10, slack >> 10),
+                [],
+            )
         c0 = srv.cpu_seconds()
         time.sleep(IDLE_WINDOW_S)
         cpu = (srv.cpu_seconds() - c0) / IDLE_WINDOW_S
@@ -252,14 +307,19 @@ class Soak:
         rc = srv.stop(STOP_TIMEOUT_S)
         log = srv.read_log()
         if rc is None:
-            self.fail(where, "SIGTERM: the graceful stop did not finish in %.0f s (killed)"
-                      % STOP_TIMEOUT_S, [])
+            self.fail(
+                where,
+                "SIGTERM: the graceful stop did not finish in %.0f s (killed)" % STOP_TIMEOUT_S,
+                [],
+            )
             srv.kill()
         else:
             self.say("end: stopped in %.1f s, status %d" % (time.monotonic() - t, rc))
             m = SANITIZER_RE.search(log)
             if m:
-                self.fail(where, "sanitizer report at the stop:\n" + log[m.start():m.start() + 6000], [])
+                self.fail(
+                    where, "sanitizer report at the stop:\n" + log[m.start() : m.start() + 6000], []
+                )
             elif rc != 0:
                 self.fail(where, "exit status %d after SIGTERM:\n%s" % (rc, log[-3000:]), [])
 
@@ -320,20 +380,40 @@ class Soak:
                     print("-- client %s: %s" % (ids[k] if ids else "%d.%d" % (w, k), p.describe()))
                     for it in p.items:
                         head = it.data.split(b"\r\n\r\n", 1)[0]
-                        print("   %-22s %7d B  %s\n%27s-> %s" % (
-                            it.kind, len(it.data), show(head, 200), "",
-                            " | ".join(repr(a) for a in it.answers)))
-                    print("   writes: " + ", ".join("%+.3fs %d B" % (d, len(b)) for d, b in p.segments[:40])
-                          + (" ..." if len(p.segments) > 40 else ""))
+                        print(
+                            "   %-22s %7d B  %s\n%27s-> %s"
+                            % (
+                                it.kind,
+                                len(it.data),
+                                show(head, 200),
+                                "",
+                                " | ".join(repr(a) for a in it.answers),
+                            )
+                        )
+                    print(
+                        "   writes: "
+                        + ", ".join("%+.3fs %d B" % (d, len(b)) for d, b in p.segments[:40])
+                        + (" ..." if len(p.segments) > 40 else "")
+                    )
         return 0
 
     def summary(self):
         s = self.stats
-        print("\nsoak: seed %s, %.0f s, %d steps, %d clients (%s), %d answers checked, %.1f MB sent, "
-              "%.1f MB received, %d server start(s)" % (
-                  self.seed, time.monotonic() - self.t0, s["steps"], s["clients"],
-                  ", ".join("%s %d" % kv for kv in sorted(self.endings.items())), s["answers"],
-                  s["sent"] / 1e6, s["received"] / 1e6, self.server.starts))
+        print(
+            "\nsoak: seed %s, %.0f s, %d steps, %d clients (%s), %d answers checked, %.1f MB sent, "
+            "%.1f MB received, %d server start(s)"
+            % (
+                self.seed,
+                time.monotonic() - self.t0,
+                s["steps"],
+                s["clients"],
+                ", ".join("%s %d" % kv for kv in sorted(self.endings.items())),
+                s["answers"],
+                s["sent"] / 1e6,
+                s["received"] / 1e6,
+                self.server.starts,
+            )
+        )
         if not self.failures:
             print("soak: PASS")
             return
@@ -344,36 +424,59 @@ class Soak:
         print("soak: FAIL, %d failure(s) of %d kind(s):" % (len(self.failures), len(groups)))
         for fails in sorted(groups.values(), key=len, reverse=True):
             where, msg, replay = fails[0]
-            print("  - %dx, first at %s: %s\n      replay: %s" % (
-                len(fails), where, msg.splitlines()[0][:300], self.replay_cmd(replay)))
+            print(
+                "  - %dx, first at %s: %s\n      replay: %s"
+                % (len(fails), where, msg.splitlines()[0][:300], self.replay_cmd(replay))
+            )
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--server", required=True, help="the http_hello binary (ASan build)")
     ap.add_argument("--seed", default=None, help="the run's seed (default: a random one)")
     ap.add_argument("--batches", type=int, default=1000000, help="random batches at most")
     ap.add_argument("--duration", type=float, default=60, help="no new step after S seconds")
     ap.add_argument("--clients", type=int, default=60, help="clients per batch at most")
     ap.add_argument("--schedulers", type=int, default=2)
-    ap.add_argument("--scenario", action="append", choices=sorted(NAMED),
-                    help="play this named scenario only (repeatable)")
+    ap.add_argument(
+        "--scenario",
+        action="append",
+        choices=sorted(NAMED),
+        help="play this named scenario only (repeatable)",
+    )
     ap.add_argument("--repeat", type=int, default=1, help="times each named scenario is played")
     ap.add_argument("--no-named", action="store_true", help="random batches only")
     ap.add_argument("--replay", help="batch B (or its client B.K) alone, as the seed drew it")
-    ap.add_argument("--minimize", metavar="B.K",
-                    help="shrink failing client B.K to a standalone reproducer (see --out)")
+    ap.add_argument(
+        "--minimize",
+        metavar="B.K",
+        help="shrink failing client B.K to a standalone reproducer (see --out)",
+    )
     ap.add_argument("--out", help="where --minimize writes its reproducer (default: stdout)")
-    ap.add_argument("--show", action="store_true",
-                    help="print the clients of the steps (requests, answers, writes), play nothing")
-    ap.add_argument("--avoid", type=lambda s: [x for x in s.split(",") if x], default=[],
-                    help="request kinds and endings not to draw, comma-separated (e.g. "
-                    "'head,halfclose,near-chunk-line-skip': to look past known defects)")
-    ap.add_argument("--keep-going", action="store_true",
-                    help="restart the server after a failure and go on")
-    ap.add_argument("--stop-every", type=int, default=0, metavar="N",
-                    help="every N steps, the end's checks (graceful stop, leaks) and a new server")
+    ap.add_argument(
+        "--show",
+        action="store_true",
+        help="print the clients of the steps (requests, answers, writes), play nothing",
+    )
+    ap.add_argument(
+        "--avoid",
+        type=lambda s: [x for x in s.split(",") if x],
+        default=[],
+        help="request kinds and endings not to draw, comma-separated (e.g. "
+        "'head,halfclose,near-chunk-line-skip': to look past known defects)",
+    )
+    ap.add_argument(
+        "--keep-going", action="store_true", help="restart the server after a failure and go on"
+    )
+    ap.add_argument(
+        "--stop-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="every N steps, the end's checks (graceful stop, leaks) and a new server",
+    )
     ap.add_argument("--log", help="the server's stderr (default: a temporary file)")
     args = ap.parse_args()
     if args.seed is None:

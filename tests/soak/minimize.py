@@ -19,9 +19,12 @@ def signature(srv, res, base_sockets):
     log = srv.read_log()
     m = SANITIZER_RE.search(log)
     if m:
-        kind = re.search(r"Sanitizer: ([\w-]+)|runtime error: ([^\n]{0,60})", log[m.start():])
-        frame = re.search(r"#1 0x[0-9a-f]+ in (\w+)", log[m.start():])
-        return "sanitizer %s in %s" % (kind and (kind.group(1) or kind.group(2)), frame and frame.group(1))
+        kind = re.search(r"Sanitizer: ([\w-]+)|runtime error: ([^\n]{0,60})", log[m.start() :])
+        frame = re.search(r"#1 0x[0-9a-f]+ in (\w+)", log[m.start() :])
+        return "sanitizer %s in %s" % (
+            kind and (kind.group(1) or kind.group(2)),
+            frame and frame.group(1),
+        )
     if not srv.alive():
         return "died"
     if res.error:
@@ -53,12 +56,18 @@ def trial(binary, log_path, plan):
 def with_items(plan, items, mode):
     """plan with only `items`, sent in one write ("one"), or at the drawn cut points that fall
     in the kept requests ("drawn"), with their delays."""
-    p = Plan(plan.kind, items, plan.ending, wait=plan.wait, read_before_reset=plan.read_before_reset,
-             eof_after=plan.eof_after)
+    p = Plan(
+        plan.kind,
+        items,
+        plan.ending,
+        wait=plan.wait,
+        read_before_reset=plan.read_before_reset,
+        eof_after=plan.eof_after,
+    )
     p.deadline = min(plan.deadline, 10.0)
     if plan.ending in ("halfclose", "reset") and plan.cut < len(plan.data):
         p.cut = min(len(p.data), plan.cut)  # approximate: the same byte count
-        p.segments = [(0.0, p.data[:p.cut])]
+        p.segments = [(0.0, p.data[: p.cut])]
         return p
     if mode == "one":
         return p
@@ -93,14 +102,16 @@ def minimize(binary, log_path, plan, say):
     if not sig:
         return None
     mode = "one" if trial(binary, log_path, with_items(plan, plan.items, "one")) == sig else "drawn"
-    say("shrinking %d requests (%s)" % (len(plan.items), "in one write" if mode == "one" else
-                                         "at the drawn cut points"))
+    say(
+        "shrinking %d requests (%s)"
+        % (len(plan.items), "in one write" if mode == "one" else "at the drawn cut points")
+    )
     items, n = list(plan.items), 2
     while len(items) >= 2:
         size = max(1, len(items) // n)
         shrunk = False
         for i in range(0, len(items), size):
-            rest = items[:i] + items[i + size:]
+            rest = items[:i] + items[i + size :]
             if rest and trial(binary, log_path, with_items(plan, rest, mode)) == sig:
                 items, n, shrunk = rest, max(n - 1, 2), True
                 say("  %d requests still fail" % len(items))
@@ -129,12 +140,23 @@ def script(plan, sig):
     if plan.ending == "halfclose":
         lines.append("s.shutdown(socket.SHUT_WR)")
     if plan.ending in ("reset", "reset-response"):
-        lines += ["time.sleep(%.3f)" % plan.wait,
-                  "s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))",
-                  "s.close()"]
+        lines += [
+            "time.sleep(%.3f)" % plan.wait,
+            "s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))",
+            "s.close()",
+        ]
     else:
-        lines += ["s.settimeout(5)", "got = b''", "try:",
-                  "    while True:", "        d = s.recv(65536)", "        if not d:", "            break",
-                  "        got += d", "except OSError as e:", "    print('recv:', e)",
-                  "print(got.count(b'HTTP/1.1 '), 'answers,', len(got), 'bytes')"]
+        lines += [
+            "s.settimeout(5)",
+            "got = b''",
+            "try:",
+            "    while True:",
+            "        d = s.recv(65536)",
+            "        if not d:",
+            "            break",
+            "        got += d",
+            "except OSError as e:",
+            "    print('recv:', e)",
+            "print(got.count(b'HTTP/1.1 '), 'answers,', len(got), 'bytes')",
+        ]
     return "\n".join(lines) + "\n"

@@ -65,8 +65,13 @@ def chunk_straddle():
     head = request(b"POST", b"/", [b"Transfer-Encoding: chunked\r\n"])
     first = head + b"4e20\r\n" + b"a" * 3819
     rest = b"a" * 16181 + b"\r\n0\r\n\r\n"
-    items = [Item(head + b"4e20\r\n" + b"a" * 20000 + b"\r\n0\r\n\r\n", [Answer(404, NOT_FOUND)],
-                  "straddle")] + [get() for _ in range(1000)]
+    items = [
+        Item(
+            head + b"4e20\r\n" + b"a" * 20000 + b"\r\n0\r\n\r\n",
+            [Answer(404, NOT_FOUND)],
+            "straddle",
+        )
+    ] + [get() for _ in range(1000)]
     p = Plan("chunk-straddle", items)
     assert p.data == first + rest + GET * 1000
     p.segments = [(0.0, first), (0.05, rest + GET * 1000)]
@@ -78,8 +83,11 @@ def chunk_straddle():
         size = r.randint(1, 16)
         body += b"%x\r\n" % size + b"a" * size + b"\r\n"
         n += size
-    small = Item(request(b"GET", b"/", [b"Transfer-Encoding: chunked\r\n"]) + body + b"0\r\n\r\n",
-                 [Answer(200, HELLO)], "small-chunks")
+    small = Item(
+        request(b"GET", b"/", [b"Transfer-Encoding: chunked\r\n"]) + body + b"0\r\n\r\n",
+        [Answer(200, HELLO)],
+        "small-chunks",
+    )
     q = Plan("chunk-straddle", [small, get(), get()])
     q.segments = [(0.0, q.data[:16184]), (0.002, q.data[16184:])]
     return [[p, q]]
@@ -88,9 +96,11 @@ def chunk_straddle():
 def head_then_garbage():
     """A HEAD request, then bad input: the error's answer keeps its body (400, 505, 414)."""
     head = Item(request(b"HEAD", b"/"), [Answer(200, HELLO, head=True)], "head", head=True)
-    bad = [Item(b"GARBAGE\r\n\r\n", [err(400)], "garbage"),
-           Item(request(b"GET", b"/", version=b"HTTP/3.0"), [err(505)], "bad-version"),
-           Item(request(b"GET", b"/" + b"a" * 9000), [err(414)], "long-target")]
+    bad = [
+        Item(b"GARBAGE\r\n\r\n", [err(400)], "garbage"),
+        Item(request(b"GET", b"/", version=b"HTTP/3.0"), [err(505)], "bad-version"),
+        Item(request(b"GET", b"/" + b"a" * 9000), [err(414)], "long-target"),
+    ]
     return [[Plan("head-then-garbage", [head, b]) for b in bad]]
 
 
@@ -106,12 +116,19 @@ def halfclose_partial():
     waves = []
     for n, tail in [(1, 3), (2, 1), (13, 7), (20, 18)]:  # the tail: the first bytes of a GET
         items = [get() for _ in range(n + 1)]
-        waves.append([Plan("halfclose-partial", items, "halfclose", cut=n * len(GET) + tail)
-                      for _ in range(3)])
+        waves.append(
+            [
+                Plan("halfclose-partial", items, "halfclose", cut=n * len(GET) + tail)
+                for _ in range(3)
+            ]
+        )
     items = [get() for _ in range(376)]
     p = Plan("halfclose-partial", items, "halfclose", cut=375 * len(GET) + 5)
-    p.segments = [(0.0, p.data[:8728])] + [(0.0007, p.data[i:i + 1]) for i in range(8728, 8773)] + \
-        [(0.0, p.data[8773:p.cut])]
+    p.segments = (
+        [(0.0, p.data[:8728])]
+        + [(0.0007, p.data[i : i + 1]) for i in range(8728, 8773)]
+        + [(0.0, p.data[8773 : p.cut])]
+    )
     waves.append([p])
     return waves
 

@@ -16,8 +16,10 @@ LISTENING_RE = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
 # halt_on_error: the first report ends the server (the soak sees it die and shows the report);
 # detect_leaks: LeakSanitizer at the end of a graceful stop; quarantine_size_mb: freed memory
 # ASan holds back to catch a use after free, capped so that RSS says something.
-ASAN_OPTIONS = ("detect_leaks=1:halt_on_error=1:abort_on_error=0:"
-                "detect_stack_use_after_return=0:quarantine_size_mb=32")
+ASAN_OPTIONS = (
+    "detect_leaks=1:halt_on_error=1:abort_on_error=0:"
+    "detect_stack_use_after_return=0:quarantine_size_mb=32"
+)
 UBSAN_OPTIONS = "print_stacktrace=1:halt_on_error=1"
 
 
@@ -35,8 +37,13 @@ class Server:
         env["UBSAN_OPTIONS"] = (env.get("UBSAN_OPTIONS", "") + ":" + UBSAN_OPTIONS).lstrip(":")
         with open(self.log_path, "ab") as log:
             self.offset = log.tell()
-            self.proc = subprocess.Popen([self.binary, "0", str(self.schedulers)],
-                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
+            self.proc = subprocess.Popen(
+                [self.binary, "0", str(self.schedulers)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=env,
+            )
         self.starts += 1
         t0 = time.monotonic()
         while time.monotonic() - t0 < timeout:
