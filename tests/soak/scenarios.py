@@ -112,7 +112,8 @@ def halfclose_20():
 def halfclose_partial():
     """Whole requests, then the start of one more, then shutdown(SHUT_WR): every whole one is
     answered, then the close (found by the soak on the fixes of issue 7: 1 GET + "GET" + FIN got
-    no answer; 375 GETs, the last 45 bytes of the 325th one by one, 5 bytes more, FIN: 324)."""
+    no answer; 375 GETs, the last 45 bytes of the 325th one by one, 5 bytes more, FIN: 324).
+    A request cut in its body gets 400 or nothing, at once."""
     waves = []
     for n, tail in [(1, 3), (2, 1), (13, 7), (20, 18)]:  # the tail: the first bytes of a GET
         items = [get() for _ in range(n + 1)]
@@ -130,6 +131,23 @@ def halfclose_partial():
         + [(0.0, p.data[8773 : p.cut])]
     )
     waves.append([p])
+    # A chunked body the handler reads, cut inside a chunk-size line by the FIN: 400 at once
+    # (found by the soak: the server waited for the body timeout, 30 s, and answered 408).
+    head = request(b"POST", b"/echo", [b"Transfer-Encoding: chunked\r\n"])
+    body = b"5\r\nhello\r\n95\r\n" + b"a" * 0x95 + b"\r\n0\r\n\r\n"
+    echo = Item(
+        head + body,
+        [
+            Answer(
+                200,
+                b"hello" + b"a" * 0x95,
+                ctype=b"application/octet-stream",
+                extra=[(b"X-Trailers", b"0")],
+            )
+        ],
+        "echo-chunked",
+    )
+    waves.append([Plan("halfclose-partial", [echo], "halfclose", cut=len(head) + 12)])
     return waves
 
 
