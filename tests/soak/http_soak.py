@@ -66,7 +66,7 @@ class Soak:
         self.stats = dict(clients=0, requests=0, answers=0, sent=0, received=0, steps=0)
         self.endings = {}
         self.log_path = args.log
-        if not self.log_path:
+        if not self.log_path and not args.show:  # kept when something failed, else removed
             fd, self.log_path = tempfile.mkstemp(prefix="http-soak-", suffix=".log")
             os.close(fd)
         self.server = Server(args.server, args.schedulers, self.log_path)
@@ -359,6 +359,8 @@ class Soak:
         plan = batch(self.seed, int(b), self.args.clients, self.args.avoid)[1][int(k)]
         plan.start = 0.0
         got = minimize.minimize(self.args.server, self.log_path, plan, self.say)
+        if not self.args.log:
+            os.unlink(self.log_path)  # the tries' logs: the reproducer says what matters
         if not got:
             self.say("client %s does not fail alone" % self.args.minimize)
             return 1
