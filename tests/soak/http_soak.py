@@ -134,6 +134,7 @@ class Soak:
     def check_server(self, where, replay):
         """After a step: alive, silent, answering, its connections freed. False if not."""
         srv = self.server
+        srv.failed()  # a server that reports waits here to finish its report and exit
         log = srv.read_log()
         ok = True
         m = SANITIZER_RE.search(log)
@@ -185,7 +186,7 @@ class Soak:
         nclients = nreq = nans = 0
         for w, plans in enumerate(waves):
             results = asyncio.run(run_wave(plans, self.server.port))
-            dead = not self.server.alive()
+            dead = self.server.failed()
             cut = 0
             for k, (p, r) in enumerate(zip(plans, results)):
                 self.stats["clients"] += 1

@@ -58,13 +58,24 @@ class Server:
             time.sleep(0.05)
         raise RuntimeError("the server did not start: %s" % self.read_log()[-2000:])
 
-    def read_log(self):
-        """What the server wrote since the last call."""
+    def read_log(self, peek=False):
+        """What the server wrote since the last call (peek: and leave it for the next)."""
         with open(self.log_path, "rb") as f:
             f.seek(self.offset)
             data = f.read()
-        self.offset += len(data)
+        if not peek:
+            self.offset += len(data)
         return data.decode("utf-8", "replace")
+
+    def failed(self):
+        """Dead, or dying of a sanitizer report (it halts on the first)."""
+        if SANITIZER_RE.search(self.read_log(peek=True)):
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return not self.alive()
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
