@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "conn_int.h"
+#include "fetch_int.h"
 #include "value_int.h"
 
 #include "dynamo/uri.h"
@@ -272,7 +273,9 @@ uint16_t dyn_conn_peer_port(const dyn_conn_t *c)
 
 const dyn_value_t *dyn_param_value(const dyn_conn_t *c, const char *name)
 {
-    return c->params ? dyn_map_get(c->params, name) : NULL;
+    const dyn_value_t *v = c->params ? dyn_map_get(c->params, name) : NULL;
+    /* Absent: an error before the params fetch, else maybe a nested key (params.c). */
+    return ACT_LIKELY(v) ? v : dyn__param_missing((dyn_conn_t *)c, name);
 }
 
 const char *dyn_param(const dyn_conn_t *c, const char *name)
@@ -284,7 +287,7 @@ const char *dyn_param(const dyn_conn_t *c, const char *name)
         return v->s.ptr;
     if (v->type == DYN_V_LIST && c->glob_name && strcmp(c->glob_name, name) == 0)
         return c->glob_joined;
-    return NULL;
+    return dyn__param_text((dyn_conn_t *)c, v);
 }
 
 const dyn_map_t *dyn_conn_params(const dyn_conn_t *c)

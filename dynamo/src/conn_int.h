@@ -94,6 +94,10 @@ struct dyn_conn {
     const char *body; /* dyn_conn_body's copy */
     size_t body_len;
     bool body_done;
+    /* lazily fetched request data (fetch.c, cookie.c) */
+    uint8_t fetched;          /* the DYN_FETCH_* parts done */
+    uint16_t raised;          /* dyn_raise's status while its failure unwinds (exception.c) */
+    struct dyn__fetch *fetch; /* what the fetches made; NULL until one needs it */
     /* response */
     uint8_t state;
     bool halted;

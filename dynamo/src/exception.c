@@ -13,6 +13,7 @@
  * text and runs nothing, twice over. A custom page that fails is replaced by the default
  * (under a catch of its own); an error page whose sending fails is replaced by a bare 500.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -238,9 +239,31 @@ void dyn__error_page(dyn_conn_t *c, int status)
     default_page(c, status);
 }
 
-static void log_crash(dyn_conn_t *c, const act_failure_t *f)
+/* The status a failure asks for: dyn_raise's, or 0 for a crash. */
+int dyn__raised_status(const dyn_conn_t *c, const act_failure_t *f)
 {
-    if (!dyn__log_on(c->inst, DYN_LOG_ERROR))
+    return f->reason == DYN_ERAISED ? c->raised : 0;
+}
+
+void dyn_raise(dyn_conn_t *c, int status, const char *fmt, ...)
+{
+    if (status < 400 || status > 599)
+        dyn__conn_fail(c, ACT_EBADARG, "dyn_raise with status %d (not 4xx or 5xx)", status);
+    char text[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    c->raised = (uint16_t)status;
+    act_failf(DYN_ERAISED, "%s", text);
+}
+
+/* A crash is logged at error level with its reason; a raised status (the client's error) at
+ * info, with the status and the text only. */
+static void log_failure(dyn_conn_t *c, const act_failure_t *f)
+{
+    int raised = dyn__raised_status(c, f);
+    if (!dyn__log_on(c->inst, raised ? DYN_LOG_INFO : DYN_LOG_ERROR))
         return;
     dyn_buf_t b;
     dyn_buf_init(&b, c->arena, 512);
@@ -248,7 +271,10 @@ static void log_crash(dyn_conn_t *c, const act_failure_t *f)
     if (c->inst->env == DYN_ENV_DEV) {
         dyn_buf_printf(&b, "%s ", c->orig_method_str);
         dyn__log_text(&b, c->path);
-        dyn_buf_printf(&b, " crashed in %s: %s", c->failure->where, reason);
+        if (raised)
+            dyn_buf_printf(&b, " -> %d in %s", raised, c->failure->where);
+        else
+            dyn_buf_printf(&b, " crashed in %s: %s", c->failure->where, reason);
         if (f->text[0]) {
             dyn_buf_puts(&b, ": ");
             dyn__log_text(&b, f->text);
@@ -256,16 +282,18 @@ static void log_crash(dyn_conn_t *c, const act_failure_t *f)
         if (c->request_id)
             dyn_buf_printf(&b, " [%s]", c->request_id);
     } else {
-        dyn_buf_puts(&b, "level=error method=");
+        dyn_buf_printf(&b, "level=%s method=", raised ? "info" : "error");
         dyn__log_value(&b, c->orig_method_str);
         dyn_buf_puts(&b, " path=");
         dyn__log_value(&b, c->path);
-        dyn_buf_puts(&b, " status=500 request_id=");
+        dyn_buf_printf(&b, " status=%d request_id=", raised ? raised : 500);
         dyn__log_value(&b, c->request_id ? c->request_id : "");
         dyn_buf_puts(&b, " where=");
         dyn__log_value(&b, c->failure->where);
-        dyn_buf_puts(&b, " reason=");
-        dyn__log_value(&b, reason);
+        if (!raised) {
+            dyn_buf_puts(&b, " reason=");
+            dyn__log_value(&b, reason);
+        }
         dyn_buf_puts(&b, " text=");
         dyn__log_value(&b, f->text);
         dyn_buf_printf(&b, " dynamo=%s", c->inst->decl->name);
@@ -278,8 +306,11 @@ static void render_500(void *arg)
 {
     dyn_conn_t *c = arg;
     const act_failure_t *f = c->raw_failure;
-    c->status = 500;
-    if (c->inst->debug_errors) {
+    int raised = dyn__raised_status(c, f);
+    c->status = raised ? raised : 500;
+    if (raised) {
+        dyn__error_page(c, raised); /* the client's error: its page, never the debug one */
+    } else if (c->inst->debug_errors) {
         dyn_buf_t b;
         dyn_buf_init(&b, c->arena, 8192);
         debug_page(&b, c, f);
@@ -295,7 +326,7 @@ static void describe(void *arg)
 {
     dyn_conn_t *c = arg;
     c->failure->where = dyn__step_text(c, &c->step);
-    log_crash(c, c->raw_failure);
+    log_failure(c, c->raw_failure);
 }
 
 /* The last resort: a 500 with a fixed body and no callback, nothing allocated. */

@@ -39,6 +39,14 @@ typedef struct slot {
 
 static slot_t slots[SLOTS];
 
+/* The Dynamo whose plugs this thread is initializing (dyn_plug_dynamo). */
+static __thread const dyn_dynamo_t *initializing;
+
+const dyn_dynamo_t *dyn_plug_dynamo(void)
+{
+    return initializing;
+}
+
 static void plugs_deinit(dyn__inst_t *in)
 {
     for (size_t i = in->nplugs_inited; i-- > 0;) {
@@ -127,7 +135,9 @@ int dyn__inst_new(const dyn_dynamo_t *d, dyn__inst_t **out, char *err, size_t er
             return DYN_EBADPLUG;
         }
         if (ps->plug->init) {
+            initializing = d;
             rc = ps->plug->init(ps->opts, &in->plug_state[i]);
+            initializing = NULL;
             if (rc) {
                 snprintf(err, errlen, "plug %s of Dynamo %s failed to initialize: %s",
                          ps->plug->name ? ps->plug->name : "?", d->name, dyn_strerror(rc));

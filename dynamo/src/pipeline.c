@@ -66,9 +66,11 @@ int dyn__pipeline(dyn_conn_t *c)
     act_failure_t f;
     if (ACT_LIKELY(act_catch(endpoint, c, &f) == 0))
         return 0;
-    dyn__stats_t *st = dyn__inst_stats(c->inst);
-    atomic_store_explicit(&st->crashes,
-                          atomic_load_explicit(&st->crashes, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
+    if (!dyn__raised_status(c, &f)) { /* a raised status is the client's error, no crash */
+        dyn__stats_t *st = dyn__inst_stats(c->inst);
+        atomic_store_explicit(&st->crashes,
+                              atomic_load_explicit(&st->crashes, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    }
     return dyn__exception(c, &f);
 }

@@ -17,6 +17,10 @@ void dyn__error_page(dyn_conn_t *c, int status);
  * started (the client must see it cut, not complete). */
 int dyn__exception(dyn_conn_t *c, const act_failure_t *f);
 
+/* The status of a failure made by dyn_raise (a client error, answered with that status's
+ * page and logged at info), or 0 for a crash. */
+int dyn__raised_status(const dyn_conn_t *c, const act_failure_t *f);
+
 /* Writes a log line through the runtime's report sink if level passes the Dynamo's. */
 __attribute__((format(printf, 3, 4))) void dyn__log(const dyn__inst_t *in, dyn_log_level_t level,
                                                     const char *fmt, ...);

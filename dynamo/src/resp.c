@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "conn_int.h"
+#include "fetch_int.h"
 
 #define DEFAULT_CONTENT_TYPE "text/plain; charset=utf-8"
 
@@ -107,6 +108,9 @@ static void run_before_send(dyn_conn_t *c)
         if (!b->fn(c, b->arg))
             dyn__conn_fail(c, DYN_ENOCONN, "a before-send callback returned no conn");
     }
+    /* Last, so that cookies the callbacks set (a session's) go out too. */
+    if (c->fetch && c->fetch->resp_cookies)
+        dyn__resp_cookies_write(c);
     c->step = saved;
 }
 

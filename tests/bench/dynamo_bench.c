@@ -10,6 +10,13 @@
  * World!" and GET /users/:id -> 200 text/plain "user <id>", 404 otherwise: what http_hello
  * answers, through everything the framework does per request. Listens on 127.0.0.1 in the
  * prod environment; stops gracefully on SIGINT/SIGTERM.
+ *
+ * The static plug runs first and serves its own priv/static (tests/bench/priv/static, holding
+ * index.html) under /static/, or the directory DYN_BENCH_STATIC names (scripts/bench-static.sh
+ * serves the same files from it as nginx does). With DYN_BENCH_SESSION=1 the endpoint also runs
+ * the session plug (cookie store) and its router answers GET /session, which fetches the
+ * session and updates a counter in it, beside GET / (scripts/bench-session.sh measures the
+ * difference of their CPU per request).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +25,13 @@
 #include <sys/resource.h>
 
 #include "dynamo/dynamo.h"
+#include "dynamo/fetch.h"
+#include "dynamo/session.h"
+#include "dynamo/static.h"
+
+#ifndef DYN_BENCH_STATIC_DIR
+#define DYN_BENCH_STATIC_DIR "priv/static"
+#endif
 
 static dyn_conn_t *hello(dyn_conn_t *conn)
 {
@@ -57,6 +71,16 @@ DYN_ROUTER(admin_router, DYN_GET("/", page), DYN_GET("/users", page), DYN_GET("/
            DYN_GET("/metrics", page), DYN_POST("/cache/purge", page), DYN_GET("/jobs", page),
            DYN_GET("/jobs/:id", page));
 
+/* GET /session: the cookie session fetched and changed (a counter), so its cookie is written. */
+static dyn_conn_t *session(dyn_conn_t *conn)
+{
+    conn = dyn_fetch(conn, DYN_FETCH_SESSION);
+    int64_t n = dyn_value_int(dyn_session_get(conn, "visits"), 0);
+    conn = dyn_session_put_int(conn, "visits", n + 1);
+    conn = dyn_put_resp_header(conn, "content-type", "text/plain");
+    return dyn_resp_borrow(conn, 200, "session", 7);
+}
+
 DYN_ROUTER(bench_router, DYN_FORWARD("/api/v1", &api_router), DYN_FORWARD("/admin", &admin_router),
            DYN_GET("/about", page), DYN_GET("/contact", page), DYN_POST("/contact", page),
            DYN_GET("/pricing", page), DYN_GET("/blog", page), DYN_GET("/blog/:slug", page),
@@ -66,16 +90,31 @@ DYN_ROUTER(bench_router, DYN_FORWARD("/api/v1", &api_router), DYN_FORWARD("/admi
            DYN_GET("/users/:id/posts", page), DYN_GET("/users", page), DYN_GET("/terms", page),
            DYN_GET("/privacy", page), DYN_GET("/users/:id", user), DYN_GET("/", hello));
 
+/* The session mode's endpoint: GET /session beside the raw GET / it is measured against. */
+DYN_ROUTER(session_router, DYN_GET("/session", session), DYN_GET("/", hello));
+
+static dyn_static_opts_t static_opts = {.from = DYN_BENCH_STATIC_DIR};
+static const dyn_session_opts_t session_opts = {.key = "_bench_session"};
+
 static const dyn_plug_spec_t plugs[] = {
+    DYN_PLUG(dyn_plug_static, &static_opts),
     DYN_PLUG(dyn_plug_request_id, NULL),
     DYN_PLUG(dyn_plug_head, NULL),
     DYN_PLUG(dyn_plug_method_override, NULL),
+};
+static const dyn_plug_spec_t session_plugs[] = {
+    DYN_PLUG(dyn_plug_static, &static_opts),
+    DYN_PLUG(dyn_plug_request_id, NULL),
+    DYN_PLUG(dyn_plug_head, NULL),
+    DYN_PLUG(dyn_plug_method_override, NULL),
+    DYN_PLUG(dyn_plug_session, &session_opts),
 };
 
 static dyn_dynamo_t bench = {
     .name = "bench",
     .env = DYN_ENV_PROD,
     .endpoint = &bench_router,
+    .secret = "dynamo_bench-secret-dynamo_bench-secret-dynamo_bench-secret-dynamo_bench!",
     DYN_PLUGS(plugs),
 };
 
@@ -103,6 +142,14 @@ int main(int argc, char **argv)
         return 1;
     }
     bench.port = (uint16_t)atoi(argv[1]);
+    if (getenv("DYN_BENCH_STATIC"))
+        static_opts.from = getenv("DYN_BENCH_STATIC");
+    const char *sess = getenv("DYN_BENCH_SESSION");
+    if (sess && strcmp(sess, "1") == 0) {
+        bench.endpoint = &session_router;
+        bench.plugs = session_plugs;
+        bench.nplugs = sizeof session_plugs / sizeof session_plugs[0];
+    }
     const char *mode = getenv("HTTP_ACCEPT");
     if (mode && strcmp(mode, "single") == 0)
         bench.accept_mode = HTTP_ACCEPT_SINGLE;

@@ -4,10 +4,13 @@
  *   http_hello PORT [SCHEDULERS]
  *
  * GET / -> 200 text/plain "Hello, World!"; GET /users/:id -> 200 text/plain "user <id>";
- * anything else 404. The simplest matching the HTTP layer allows (no router: that is dynamo's),
- * with the server's default limits, timeouts and protocol checks all on. Listens on
- * 127.0.0.1; stops gracefully on SIGINT/SIGTERM. HTTP_ACCEPT=single|reuseport picks the accept
- * mode (the default is the server's).
+ * POST or PUT /echo -> 200 application/octet-stream with the request body (read whole, up to
+ * max_body_size) and "X-Trailers: <count of its trailer fields>", for the hostile-client soak
+ * (tests/soak; a body error gets the server's 400, 408 or 413); anything else 404. The simplest
+ * matching the HTTP layer allows (no router: that is dynamo's), with the server's default
+ * limits, timeouts and protocol checks all on. Listens on 127.0.0.1; stops gracefully on
+ * SIGINT/SIGTERM. HTTP_ACCEPT=single|reuseport picks the accept mode (the default is the
+ * server's).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -39,6 +42,19 @@ static void hello(http_req_t *req, void *arg)
                 return;
             }
         }
+    }
+    if ((m == HTTP_METHOD_POST || m == HTTP_METHOD_PUT) && strcmp(path, "/echo") == 0) {
+        const char *body;
+        size_t len, ntr;
+        if (http_req_body_all(req, 0, &body, &len) != 0)
+            return; /* the server answers the error, then closes */
+        http_req_trailers(req, &ntr);
+        char count[24];
+        snprintf(count, sizeof count, "%zu", ntr);
+        http_resp_header(req, "Content-Type", "application/octet-stream");
+        http_resp_header(req, "X-Trailers", count);
+        http_resp_send(req, 200, body, len);
+        return;
     }
     http_resp_header(req, "Content-Type", "text/plain");
     http_resp_send(req, 404, "Not Found\n", 10);

@@ -51,6 +51,7 @@ static dyn_conn_t *files(dyn_conn_t *conn)
 
 static dyn_conn_t *where(dyn_conn_t *conn)
 {
+    conn = dyn_fetch(conn, DYN_FETCH_QUERY); /* "id" is a path param of one route only */
     return dyn_resp(conn, 200,
                     dyn_sprintf(conn, "script_name=%s path_info=%s id=%s",
                                 dyn_conn_script_name_str(conn), dyn_conn_path_info_str(conn),
@@ -206,7 +207,7 @@ static dyn_conn_t *traced(dyn_conn_t *conn)
 /* The seed: halts with 400 unless the user_info parameter is there. */
 static dyn_conn_t *require_user_info(dyn_conn_t *conn)
 {
-    if (!dyn_param(conn, "user_info"))
+    if (!dyn_param(dyn_fetch(conn, DYN_FETCH_PARAMS), "user_info"))
         return dyn_halt(dyn_status(conn, 400));
     return conn;
 }

@@ -96,7 +96,9 @@ DYN_API int dyn_conn_peer_addr(const dyn_conn_t *conn, struct sockaddr_storage *
 
 /* The value of parameter `name`: path parameters bound by the router (":user_id", a named
  * glob's segments joined with '/') are always there; the query and body parameters too once
- * fetched (the params fetch). NULL if absent. */
+ * fetched (fetch.h), and `name` may then be a nested key ("user[name]", params.h). NULL if
+ * absent; reading a name that is not a path parameter before the fetch fails the request
+ * with DYN_ENOTFETCHED. */
 DYN_API const char *dyn_param(const dyn_conn_t *conn, const char *name);
 /* The same as a value (a named glob binds a list of its segments). NULL if absent. */
 DYN_API const dyn_value_t *dyn_param_value(const dyn_conn_t *conn, const char *name);
@@ -190,6 +192,16 @@ DYN_API dyn_conn_t *dyn_redirect_status(dyn_conn_t *conn, int status, const char
  * halt!). The response set so far is sent. Returns conn. */
 DYN_API dyn_conn_t *dyn_halt(dyn_conn_t *conn);
 DYN_API bool dyn_conn_halted(const dyn_conn_t *conn);
+
+/* Fails the request with an HTTP status, as a Plug exception with a plug_status does: the
+ * client's error (400 bad input, 413 too large, 415 unsupported media type...), found deep in
+ * a parser or a hook. Like any failure it unwinds out of the plug, hook or route (nothing
+ * after it runs), but the Dynamo answers with its page for that status (the custom error page
+ * if one is registered, which reads the text in dyn_conn_failure(conn); else a plain page),
+ * never the debug exception page, and logs one line at info level, not as a crash. status must
+ * be 4xx or 5xx (anything else fails the request as a crash). Never returns. */
+DYN_API __attribute__((noreturn, format(printf, 3, 4))) void dyn_raise(dyn_conn_t *conn, int status,
+                                                                       const char *fmt, ...);
 
 /* A callback run just before the response head goes out (dyn_send*, dyn_send_chunked, the end
  * of a route with state SET), with the conn it may still change (headers, status, body).

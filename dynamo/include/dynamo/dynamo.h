@@ -58,9 +58,18 @@
 #include "dynamo/buf.h"
 #include "dynamo/config.h"
 #include "dynamo/conn.h"
+#include "dynamo/cookie.h"
+#include "dynamo/crypto.h"
+#include "dynamo/csrf.h"
+#include "dynamo/fetch.h"
+#include "dynamo/json.h"
 #include "dynamo/node.h"
+#include "dynamo/params.h"
 #include "dynamo/plug.h"
 #include "dynamo/router.h"
+#include "dynamo/secure_headers.h"
+#include "dynamo/session.h"
+#include "dynamo/static.h"
 #include "dynamo/types.h"
 #include "dynamo/uri.h"
 #include "dynamo/value.h"
@@ -79,6 +88,38 @@ typedef struct dyn_error_page {
 /* Limits of the framework beside the HTTP server's (http_limits_t). 0 means the default. */
 typedef struct dyn_limits {
     uint32_t max_segments; /* [128] path segments of a request: 414 past it */
+    /* Request data (fetch.h, params.h, cookie.h), Plug-like. A body as a whole is capped by
+     * limits.max_body_size, the HTTP server's (8 MiB, Plug's default length): multipart and
+     * JSON bodies are read up to it. Past any cap the request fails with 413. */
+    uint32_t max_params;           /* [1000] pairs of a query string or a form; named parts of a
+                                      multipart body */
+    uint32_t max_param_depth;      /* [32] nesting of a parameter key ("a[b][]" has 2) or of a
+                                      JSON document (128 at most) */
+    uint32_t max_key_len;          /* [1024] bytes of a decoded parameter name */
+    uint32_t max_value_len;        /* [1 MiB] bytes of a decoded query or form value or of a
+                                      multipart field (files have max_file_size) */
+    uint32_t max_form_size;        /* [1,000,000] bytes of a urlencoded body (Plug's) */
+    uint32_t max_json_items;       /* [100,000] values in a JSON body (each costs memory) */
+    uint32_t max_parts;            /* [1000] parts of a multipart body */
+    uint32_t max_files;            /* [128] file parts of a multipart body (each holds a file
+                                      descriptor until the request ends) */
+    uint64_t max_file_size;        /* [0: the body's cap] bytes of one file part */
+    uint32_t max_part_header_size; /* [16384] bytes of one part's header block */
+    uint32_t max_part_headers;     /* [32] header lines of one part */
+    const char *upload_dir;        /* where file parts are written [$TMPDIR, else /tmp] */
+    bool named_uploads;            /* give each upload a name in upload_dir (removed when the
+                                      request ends) so that other processes can open its path;
+                                      [false: O_TMPFILE where the filesystem has it, a file
+                                      without a name that nothing can leave behind] */
+    const char *const *pass;       /* media types a body may have when no parser takes it,
+                                      as Plug.Parsers' pass, NULL-terminated: exact
+                                      ("text/plain"), a type with the subtype '*', or '*' for
+                                      both (any type). Any other type gets 415 from the params
+                                      fetch [NULL: none passes] */
+    bool any_bytes;                /* parameters need not be UTF-8 [false: 400 if not] */
+    uint32_t max_cookies;          /* [200] request cookies kept (later ones are ignored) */
+    uint32_t max_cookie_size;      /* [4096] bytes of a request cookie's name=value (a larger
+                                      one is ignored: no browser sends it) */
 } dyn_limits_t;
 
 struct dyn_dynamo {
@@ -96,6 +137,9 @@ struct dyn_dynamo {
     const char *static_route;            /* where static assets are served ["/static"] */
     const char *static_root;             /* the directory they come from ["priv/static"] */
     const char *secret;                  /* secret_key_base: signs and encrypts cookies, sessions */
+    const char *const *previous_secrets; /* NULL-terminated: older secrets still accepted when
+                                            reading signed or encrypted data (key rotation);
+                                            new data always uses `secret` */
     const dyn_error_page_t *error_pages; /* custom pages per status, {0, NULL}-terminated */
     dyn_log_level_t log_level;           /* [by env: dev debug, test warn, prod info] */
     dyn_switch_t debug_errors;           /* the debug exception page [by env: dev on] */

@@ -48,6 +48,11 @@ typedef struct dyn_plug_spec {
         .plug = &(plug_), .opts = (opts_)                                                          \
     }
 
+/* The Dynamo whose plugs are being initialized, inside a plug's init (NULL anywhere else): a
+ * plug reads the Dynamo's settings there once (its secret, static route and root,
+ * environment) instead of on every request. The thread that runs init only. */
+DYN_API const dyn_dynamo_t *dyn_plug_dynamo(void);
+
 /* ---- built-in plugs (one per file under dynamo/src/plug/) --------------------------------- */
 
 /* Request id (Plug.RequestId): keeps a valid incoming id (20 to 200 characters of

@@ -85,7 +85,8 @@ DYN_API int dyn_env_parse(const char *s, dyn_env_t *out);
     X(NOTFETCHED, "request data read before it was fetched")                                       \
     X(NOTEMPLATE, "no such template")                                                              \
     X(TEMPLATE, "error while rendering a template")                                                \
-    X(BUILD, "the web module failed to build or load")
+    X(BUILD, "the web module failed to build or load")                                             \
+    X(RAISED, "the request failed with an HTTP status (dyn_raise)")
 
 #define DYN__ERR_BASE 32000
 enum {
@@ -108,6 +109,7 @@ enum {
 #define DYN_ENOTEMPLATE (-DYN__ENOTEMPLATE)
 #define DYN_ETEMPLATE (-DYN__ETEMPLATE)
 #define DYN_EBUILD (-DYN__EBUILD)
+#define DYN_ERAISED (-DYN__ERAISED)
 
 /* Message for any error code (the framework's, then http_strerror: the HTTP layer's, the
  * runtime's, -errno). Never NULL. Any thread. */

@@ -49,34 +49,6 @@ static dyn_value_t record(dyn_conn_t *conn, int64_t id, const char *name)
     return dyn_vmap(m);
 }
 
-typedef struct extra_arg {
-    dyn_conn_t *conn;
-    const char *value;
-} extra_arg_t;
-
-static int find_extra(const char *key, size_t key_len, const char *value, size_t value_len,
-                      void *arg)
-{
-    (void)key_len;
-    extra_arg_t *e = arg;
-    if (strcmp(key, "extra") == 0)
-        e->value = dyn_arena_strndup(dyn_conn_arena(e->conn), value, value_len);
-    return 0;
-}
-
-/* The query parameter `extra`, decoded, or NULL. A query that does not decode is a 400.
- * TODO(#10): read it with dyn_fetch(conn, DYN_FETCH_PARAMS) and dyn_param once params land. */
-static const char *extra_param(dyn_conn_t *conn)
-{
-    const char *q = dyn_conn_query(conn);
-    size_t len = strlen(q);
-    char *buf = dyn_alloc(conn, len + 2);
-    extra_arg_t e = {conn, NULL};
-    if (dyn_urlencoded_each(q, len, buf, NULL, find_extra, &e) != 0)
-        return NULL;
-    return e.value;
-}
-
 /* get "/fruits" do ... render conn, "fruits.html" end */
 static dyn_conn_t *list_fruits(dyn_conn_t *conn)
 {
@@ -85,7 +57,8 @@ static dyn_conn_t *list_fruits(dyn_conn_t *conn)
         act_failf(ACT_ENOMEM, "out of memory building the fruit list");
     for (size_t i = 0; i < NFRUITS; i++)
         dyn_list_push(list, tuple(conn, (int64_t)i, names[i]));
-    const char *extra = extra_param(conn);
+    conn = dyn_fetch(conn, DYN_FETCH_QUERY); /* a query that does not decode is a 400 */
+    const char *extra = dyn_param(conn, "extra");
     if (extra && extra[0])
         dyn_list_push(list, tuple(conn, NFRUITS, extra));
     conn = dyn_assign(conn, "fruits", dyn_vlist(list));

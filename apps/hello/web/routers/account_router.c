@@ -8,31 +8,23 @@
  *       end
  *     end
  */
-#include <string.h>
-
 #include "hello.h"
 
-/* Finds user_info in the query string. (The params fetch of the next step will do this for
- * every parameter, query and body; the hook then reads dyn_param(conn, "user_info").) */
-static int find_user_info(const char *key, size_t klen, const char *value, size_t vlen, void *arg)
+/* prepare do
+ *   conn.fetch :params
+ * end
+ * (In this router only, as the README advises: the other routes never pay for parsing.) */
+static dyn_conn_t *fetch_params(dyn_conn_t *conn)
 {
-    (void)vlen;
-    if (klen == 9 && memcmp(key, "user_info", 9) == 0) {
-        *(const char **)arg = value;
-        return 1;
-    }
-    return 0;
+    return dyn_fetch(conn, DYN_FETCH_PARAMS);
 }
 
 static dyn_conn_t *require_user_info(dyn_conn_t *conn)
 {
-    const char *q = dyn_conn_query(conn);
-    char *buf = dyn_alloc(conn, strlen(q) + 2);
-    const char *found = NULL;
-    int rc = dyn_urlencoded_each(q, strlen(q), buf, NULL, find_user_info, &found);
-    if (rc < 0 || !found)
+    const char *user_info = dyn_param(conn, "user_info");
+    if (!user_info)
         return dyn_halt(dyn_status(conn, 400));
-    return dyn_assign_str(conn, "user_info", found);
+    return dyn_assign_str(conn, "user_info", user_info);
 }
 
 static dyn_conn_t *account(dyn_conn_t *conn)
@@ -42,4 +34,5 @@ static dyn_conn_t *account(dyn_conn_t *conn)
         dyn_sprintf(conn, "Account of %s", dyn_value_str(dyn_conn_assign(conn, "user_info"), "")));
 }
 
-DYN_ROUTER(account_router, DYN_PREPARE(require_user_info), DYN_GET("/", account));
+DYN_ROUTER(account_router, DYN_PREPARE(fetch_params), DYN_PREPARE(require_user_info),
+           DYN_GET("/", account));

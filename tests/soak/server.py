@@ -1,0 +1,128 @@
+"""
+The server under test: tests/bench/http_hello on an ephemeral port of 127.0.0.1, its stderr in
+a log file (watched for sanitizer reports), and what /proc says of it (socket descriptors,
+RSS, CPU time).
+"""
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+SANITIZER_RE = re.compile(r"(ERROR|WARNING): \w*Sanitizer|runtime error:|SUMMARY: \w*Sanitizer")
+LISTENING_RE = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
+
+# halt_on_error: the first report ends the server (the soak sees it die and shows the report);
+# detect_leaks: LeakSanitizer at the end of a graceful stop; quarantine_size_mb: freed memory
+# ASan holds back to catch a use after free, capped so that RSS says something.
+ASAN_OPTIONS = (
+    "detect_leaks=1:halt_on_error=1:abort_on_error=0:"
+    "detect_stack_use_after_return=0:quarantine_size_mb=32"
+)
+UBSAN_OPTIONS = "print_stacktrace=1:halt_on_error=1"
+
+
+class Server:
+    def __init__(self, binary, schedulers, log_path):
+        self.binary, self.schedulers, self.log_path = binary, schedulers, log_path
+        self.proc = None
+        self.port = None
+        self.offset = 0
+        self.starts = 0
+
+    def start(self, timeout=20.0):
+        env = dict(os.environ)
+        env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":" + ASAN_OPTIONS).lstrip(":")
+        env["UBSAN_OPTIONS"] = (env.get("UBSAN_OPTIONS", "") + ":" + UBSAN_OPTIONS).lstrip(":")
+        with open(self.log_path, "ab") as log:
+            self.offset = log.tell()
+            self.proc = subprocess.Popen(
+                [self.binary, "0", str(self.schedulers)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=env,
+            )
+        self.starts += 1
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            with open(self.log_path, "rb") as f:
+                f.seek(self.offset)
+                m = LISTENING_RE.search(f.read().decode("utf-8", "replace"))
+            if m:
+                self.port = int(m.group(1))
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError("the server did not start: %s" % self.read_log()[-2000:])
+
+    def read_log(self, peek=False):
+        """What the server wrote since the last call (peek: and leave it for the next)."""
+        with open(self.log_path, "rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        if not peek:
+            self.offset += len(data)
+        return data.decode("utf-8", "replace")
+
+    def failed(self):
+        """Dead, or dying of a sanitizer report (it halts on the first)."""
+        if SANITIZER_RE.search(self.read_log(peek=True)):
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return not self.alive()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def _proc(self, name):
+        return "/proc/%d/%s" % (self.proc.pid, name)
+
+    def sockets(self):
+        """Socket descriptors the server holds (listening ones included)."""
+        n = 0
+        try:
+            for fd in os.listdir(self._proc("fd")):
+                try:
+                    if os.readlink(self._proc("fd/" + fd)).startswith("socket:"):
+                        n += 1
+                except OSError:
+                    pass
+        except OSError:
+            return -1
+        return n
+
+    def rss_kib(self):
+        try:
+            with open(self._proc("status")) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return -1
+
+    def cpu_seconds(self):
+        """User + system CPU time of all its threads."""
+        with open(self._proc("stat")) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self, timeout):
+        """SIGTERM, then waits: (exit status, or None if it did not stop in time)."""
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def kill(self):
+        if self.alive():
+            self.proc.kill()
+        if self.proc:
+            self.proc.wait()
