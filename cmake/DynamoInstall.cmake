@@ -41,9 +41,10 @@ function(dynamo_install)
     "${PROJECT_SOURCE_DIR}/cmake/DynamoWeb.cmake"
     DESTINATION ${DYNAMO_INSTALL_CMAKEDIR})
 
-  # pkg-config: the libraries are static, so everything they need is in Libs (and libuv's
-  # headers in Cflags: the runtime's public headers include uv.h).
-  set(pc_requires "libuv libdw ck")
+  # pkg-config: the libraries are static, so everything they need is in Libs and Requires
+  # (libuv's headers too: the runtime's public headers include uv.h). A dependency added to a
+  # layer goes here as well: the installed-copy e2e test links a program with this file.
+  set(pc_requires "libuv libdw ck jansson libcrypto")
   set(pc_libs "-ldynamo -ldynhttp -lactor -lllhttp")
   if(DYN_MALLOC STREQUAL "mimalloc")
     string(APPEND pc_libs " -lmimalloc")
