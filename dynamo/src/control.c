@@ -57,6 +57,7 @@ struct ctl_client {
     uint64_t id;
     act_pid_t worker; /* the fiber answering it, or ACT_PID_NONE */
     char *answer;     /* being written (act_free after) */
+    unsigned open; /* its handles not closed yet (the pipe, the timer) */
     bool closing;
     bool busy;       /* its line is complete: a command runs or has answered */
     bool keep_open;  /* after `stop`: left open until the server goes */
@@ -95,8 +96,8 @@ static void on_client_closed(uv_handle_t *h)
 {
     ctl_client_t *c = h->data;
     ctl_server_t *srv = c->srv;
-    if (h == (uv_handle_t *)&c->pipe) {
-        /* The pipe closes last (after the timer): the client's memory can go. */
+    /* libuv runs close callbacks in no order we may rely on: the second one frees. */
+    if (--c->open == 0) {
         act_free(c->answer);
         act_free(c);
     }
@@ -232,6 +233,7 @@ static void on_connection(uv_stream_t *s, int status)
     uv_pipe_init(s->loop, &c->pipe, 0);
     uv_timer_init(s->loop, &c->timer);
     c->pipe.data = c->timer.data = c;
+    c->open = 2;
     srv->handles += 2;
     c->next = srv->clients;
     srv->clients = c;
