@@ -57,7 +57,7 @@ struct ctl_client {
     uint64_t id;
     act_pid_t worker; /* the fiber answering it, or ACT_PID_NONE */
     char *answer;     /* being written (act_free after) */
-    unsigned open; /* its handles not closed yet (the pipe, the timer) */
+    unsigned open;    /* its handles not closed yet (the pipe, the timer) */
     bool closing;
     bool busy;       /* its line is complete: a command runs or has answered */
     bool keep_open;  /* after `stop`: left open until the server goes */

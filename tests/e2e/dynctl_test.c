@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -482,6 +484,14 @@ Test(dynctl, a_stale_pid_file_is_named_and_removed)
     start_daemon("");
     cr_assert(strstr(out, "removed a stale pid file"), "%s", out);
     cr_assert_neq(node_pid("dev"), dead);
+    /* A socket file a killed node left behind does not make the running node ambiguous. */
+    cr_assert_eq(chdir(proj), 0);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX, .sun_path = "_build/run/ghost.sock"};
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0, "%s", strerror(errno));
+    close(fd);
+    cr_assert_eq(DYNCTL("ping", proj), 0, "%s", out);
+    cr_assert_eq(DYNCTL("status", proj), 0, "%s", out);
     cr_assert_eq(DYNCTL("stop", proj), 0, "%s", out);
 }
 

@@ -164,8 +164,17 @@ int dynctl_project_running(const char *path, const char *env, const char *node, 
         size_t len = strlen(e->d_name);
         if (len < 6 || strcmp(e->d_name + len - 5, ".sock") != 0 || len - 5 >= sizeof found[0])
             continue;
-        if (n < 8)
-            snprintf(found[n++], sizeof found[0], "%.*s", (int)(len - 5), e->d_name);
+        /* A socket a killed node left behind does not count: its heart must hold the lock,
+         * or the node must answer (one started by hand, without a heart). */
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(len - 5), e->d_name);
+        dynctl_project_t q = *p;
+        fill(&q, p->env, name);
+        int fd = dynctl_heart_pid(&q) ? -1 : dynctl_connect(&q, "ping");
+        if (fd >= 0)
+            close(fd);
+        if (n < 8 && (fd >= 0 || dynctl_heart_pid(&q)))
+            snprintf(found[n++], sizeof found[0], "%s", q.node);
     }
     if (d)
         closedir(d);
@@ -177,9 +186,8 @@ int dynctl_project_running(const char *path, const char *env, const char *node, 
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
                      found[i]);
         return dynctl_fail(DYNCTL_EXIT_USAGE,
-                           "several nodes of %s have control sockets (%s): choose one with "
-                           "--node NAME",
-                           p->name, list);
+                           "several nodes of %s run (%s): choose one with --node NAME", p->name,
+                           list);
     }
     char envbuf[16];
     const char *e = node_env(found[0], envbuf, sizeof envbuf);
