@@ -18,6 +18,7 @@
  * to 0600, and every peer's credentials (SO_PEERCRED) must be this process's user or root.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,6 +320,7 @@ static int ctl_init(void *state, void *arg)
 {
     ctl_state_t *st = state;
     const char *path = arg;
+    signal(SIGPIPE, SIG_IGN); /* a client that leaves mid-answer: the write fails, no signal */
     ctl_server_t *srv = act_calloc(1, sizeof *srv);
     if (!srv)
         return ACT_ENOMEM;

@@ -26,7 +26,6 @@ extern const char dyn__build_env[] __attribute__((weak));
 
 static struct {
     const act_app_t *app;
-    const dyn_node_t *node;
     dyn_env_t env;
     const char *name; /* the node's name (dynctl's --node), or "" */
     int64_t started_ms;
@@ -235,7 +234,6 @@ int dyn_node_main(const dyn_node_t *node, int argc, char **argv)
         config[k++] = (act_app_config_t){node->app->name, e->key, e->value};
 
     self.app = node->app;
-    self.node = node;
     self.env = env;
     self.name = name ? name : "";
     self.managed = true;

@@ -84,7 +84,7 @@ typedef struct dynctl_opts {
     unsigned port;
     int max_restarts;  /* start --max-restarts [5] */
     int max_seconds;   /* start --max-seconds [60] */
-    int heart_timeout; /* start --heart-timeout [60] (s; 0: off) */
+    int heart_timeout; /* start --heart-timeout (s; 0: off) [-1: 60 in prod, else off] */
     int timeout;       /* stop --timeout [30] (s) */
     const char *name;  /* new --name */
 } dynctl_opts_t;

@@ -107,7 +107,7 @@ int dynctl_parse(const dynctl_cmd_t *cmd, int argc, char **argv, const char *all
                  dynctl_opts_t *o)
 {
     *o = (dynctl_opts_t){
-        .path = ".", .max_restarts = 5, .max_seconds = 60, .heart_timeout = 60, .timeout = 30};
+        .path = ".", .max_restarts = 5, .max_seconds = 60, .heart_timeout = -1, .timeout = 30};
     bool have_path = false;
     static const struct {
         const char *name;

@@ -43,7 +43,8 @@ const dynctl_cmd_t dynctl_start = {
             "after more than --max-restarts restarts (default 5) within --max-seconds seconds\n"
             "(default 60). A node that stops cleanly (dynctl stop, SIGTERM, Ctrl-C) is not\n"
             "restarted. A node that stops answering its control socket for --heart-timeout\n"
-            "seconds (default 60; 0: never) is killed and restarted.\n"
+            "seconds (default 60 in prod; never in dev and test, where a node stopped in a\n"
+            "debugger is not hung; 0: never) is killed and restarted.\n"
             "\n"
             "  --env E          dev (reloads web/ as it changes), test or prod (needs\n"
             "                   SECRET_KEY_BASE in the environment)\n"
@@ -175,7 +176,10 @@ static int start(int argc, char **argv)
         .argv = node_argv(&p, &o, program),
         .max_restarts = o.max_restarts,
         .max_seconds = o.max_seconds,
-        .heart_timeout = o.heart_timeout,
+        /* Off in dev and test by default: a node held in a debugger is not hung. */
+        .heart_timeout = o.heart_timeout >= 0         ? o.heart_timeout
+                         : strcmp(p.env, "prod") == 0 ? 60
+                                                      : 0,
     };
     if (!o.daemon) {
         rc = dynctl_heart_run(&h);
