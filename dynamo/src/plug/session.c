@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../conn_int.h"
+#include "../cookie_int.h"
 #include "../fetch_int.h"
 #include "../pipeline_int.h"
 #include "../session_int.h"
@@ -169,6 +170,10 @@ static dyn_conn_t *put_cookie(dyn_conn_t *conn, const plug_t *p, const char *val
                        "(max_cookie): keep less in the session, or use the server store "
                        "(dyn_session_server_store)",
                        p->key, size, p->max_cookie);
+    /* The built-in stores make base64url text: no need to scan it again. A user's store may
+     * return anything, so its text is checked as any cookie's. */
+    if (p->store == &dyn_session_cookie_store || p->store == &dyn_session_server_store)
+        return dyn__put_resp_cookie_trusted(conn, p->key, value, &p->cookie);
     return dyn_put_resp_cookie(conn, p->key, value, &p->cookie);
 }
 
