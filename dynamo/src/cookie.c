@@ -240,8 +240,7 @@ int dyn__cookie_format(dyn_buf_t *b, const char *name, const char *value,
 }
 
 int dyn__cookie_format_trusted(dyn_buf_t *b, const char *name, const char *value,
-                               const dyn_cookie_opts_t *opts, time_t now, char *err,
-                               size_t errlen)
+                               const dyn_cookie_opts_t *opts, time_t now, char *err, size_t errlen)
 {
     return format(b, name, value, false, opts, now, err, errlen);
 }

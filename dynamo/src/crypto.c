@@ -167,8 +167,8 @@ ssize_t dyn_base64url_decode(void *dst, const char *src, size_t len)
     uint8_t *d = dst;
     size_t i = 0;
     for (; i + 4 <= len; i += 4, d += 3) {
-        uint32_t v = dec_at[0][s[i]] | dec_at[1][s[i + 1]] | dec_at[2][s[i + 2]] |
-                     dec_at[3][s[i + 3]];
+        uint32_t v =
+            dec_at[0][s[i]] | dec_at[1][s[i + 1]] | dec_at[2][s[i + 2]] | dec_at[3][s[i + 3]];
         if (v & BAD_SEXTET)
             return -EBADMSG;
         d[0] = (uint8_t)(v >> 16);
@@ -588,7 +588,8 @@ static bool gcm_with(EVP_CIPHER_CTX *x, bool enc, bool by_param, const uint8_t i
            EVP_CipherUpdate(x, NULL, &n, aad, one ? (int)plen + 1 : 1) &&
            (one || EVP_CipherUpdate(x, NULL, &n, (const uint8_t *)purpose, (int)plen)) &&
            EVP_CipherUpdate(x, out, &n, in, (int)len) && (size_t)n == len &&
-           EVP_CipherFinal_ex(x, out + n, &n) && n == 0 && (!enc || EVP_CIPHER_CTX_get_params(x, tp));
+           EVP_CipherFinal_ex(x, out + n, &n) && n == 0 &&
+           (!enc || EVP_CIPHER_CTX_get_params(x, tp));
 }
 
 /* Whether the IV parameter works as the init here: a context that sealed one message seals
