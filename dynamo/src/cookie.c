@@ -16,23 +16,13 @@
 #include "cookie_int.h"
 #include "fetch_int.h"
 #include "static_int.h"
+#include "text_int.h"
 #include "value_int.h"
 
 #define DEFAULT_MAX_COOKIES 200
 #define DEFAULT_MAX_COOKIE_SIZE 4096
 /* The latest Expires written: browsers cap dates anyway, and gmtime needs a 4-digit year. */
 #define MAX_EXPIRES ((time_t)253402300799) /* 9999-12-31 23:59:59 UTC */
-
-/* RFC 9110 tchar, by table: names are checked byte by byte on every request. */
-static const bool tchars[256] = {
-    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1,         ['&'] = 1,         ['\''] = 1,
-    ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1,         ['^'] = 1,         ['_'] = 1,
-    ['`'] = 1, ['|'] = 1, ['~'] = 1, ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1};
-
-static bool tchar(unsigned char c)
-{
-    return tchars[c];
-}
 
 static bool is_ws(char c)
 {
@@ -88,7 +78,7 @@ int dyn__cookies_parse(dyn_map_t *into, const char *header, size_t len, uint32_t
         if (ne == start)
             continue;
         size_t k = start;
-        while (k < ne && tchar((unsigned char)s[k]))
+        while (k < ne && dyn__tchar((unsigned char)s[k]))
             k++;
         if (k < ne)
             continue; /* a name that is not a token */
@@ -177,7 +167,7 @@ static int format(dyn_buf_t *b, const char *name, const char *value, bool check_
     const char *bad = NULL;
     bool name_ok = name[0] != '\0';
     for (const char *p = name; *p && name_ok; p++)
-        name_ok = tchar((unsigned char)*p);
+        name_ok = dyn__tchar((unsigned char)*p);
     if (!name_ok)
         bad = "name is not a token";
     else if (check_value && !value_ok(value))

@@ -16,6 +16,7 @@
 #include "../fetch_int.h"
 #include "../pipeline_int.h"
 #include "../session_int.h"
+#include "../text_int.h"
 #include "actor/mem.h"
 
 #define SESSION_KEY "dynamo.session"
@@ -41,17 +42,6 @@ typedef struct sess {
 } sess_t;
 
 /* ---- the plug ----------------------------------------------------------------------------- */
-
-static bool token(const char *s)
-{
-    if (!s[0])
-        return false;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              strchr("!#$%&'*+-.^_`|~", *s)))
-            return false;
-    return true;
-}
 
 static void deinit(void *arg)
 {
@@ -92,7 +82,7 @@ static int init(const void *opts, void **out)
         deinit(p);
         return ACT_ENOMEM;
     }
-    if (!token(p->key)) {
+    if (!dyn__is_token(p->key, strlen(p->key))) {
         report(d, "session: the cookie name is not a token (RFC 6265)");
         deinit(p);
         return ACT_EBADARG;
