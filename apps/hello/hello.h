@@ -17,6 +17,9 @@
  * and environment from the command line before the node starts. */
 extern dyn_dynamo_t hello_dynamo;
 
+/* The secret of the dev and test environments (never prod's). */
+#define HELLO_DEV_SECRET "hello-dev-secret-not-for-production-hello-dev-secret-not-for-prod!"
+
 /* The application: its top supervisor runs the Dynamo (and would run the app's other workers). */
 extern const act_app_t hello_app;
 

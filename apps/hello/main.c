@@ -4,8 +4,10 @@
  *   hello [--port N] [--env dev|test|prod] [--schedulers N]
  *
  * Serves on 127.0.0.1:N (default 4000) until SIGTERM or SIGINT; prints the address once it
- * serves. Exit status as act_node_run's: 0 after a requested stop, 2 if it could not start
- * (a taken port: the reason is on stderr).
+ * serves. The secret that keys session cookies comes from SECRET_KEY_BASE (64 bytes or more;
+ * `head -c 48 /dev/urandom | base64` makes one): required in prod, a fixed dev one otherwise. Exit
+ * status as act_node_run's: 0 after a requested stop, 2 if it could not start (a taken port: the
+ * reason is on stderr).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +52,13 @@ int main(int argc, char **argv)
             return usage();
         }
         i++;
+    }
+    const char *secret = getenv("SECRET_KEY_BASE");
+    if (secret && *secret) {
+        hello_dynamo.secret = secret;
+    } else if (hello_dynamo.env == DYN_ENV_PROD) {
+        fprintf(stderr, "hello: set SECRET_KEY_BASE (64 bytes or more) to run in prod\n");
+        return 2;
     }
     return act_node_run(&hello_app, &opts);
 }

@@ -12,12 +12,15 @@
  */
 #include "hello.h"
 
+/* The session in a cookie, encrypted and signed with keys derived from the Dynamo's secret
+ * (docs/sessions.md); routes read it after dyn_fetch(conn, DYN_FETCH_SESSION). */
+static const dyn_session_opts_t session_opts = {.key = "_hello_key"};
+
 /* The endpoint's plugs, in order, before the router (Phoenix's endpoint). */
 static const dyn_plug_spec_t plugs[] = {
-    DYN_PLUG(dyn_plug_request_id, NULL),
-    DYN_PLUG(dyn_plug_logger, NULL),
-    DYN_PLUG(dyn_plug_method_override, NULL),
-    DYN_PLUG(dyn_plug_head, NULL),
+    DYN_PLUG(dyn_plug_request_id, NULL),       DYN_PLUG(dyn_plug_logger, NULL),
+    DYN_PLUG(dyn_plug_method_override, NULL),  DYN_PLUG(dyn_plug_head, NULL),
+    DYN_PLUG(dyn_plug_session, &session_opts),
 };
 
 dyn_dynamo_t hello_dynamo = {
@@ -28,4 +31,7 @@ dyn_dynamo_t hello_dynamo = {
     .port = 4000,
     .static_route = "/static",
     .static_root = "priv/static",
+    /* For dev and test only, as Phoenix writes one into a new project's dev config: main
+     * takes SECRET_KEY_BASE from the environment instead, and prod refuses to start without. */
+    .secret = HELLO_DEV_SECRET,
 };
