@@ -8,6 +8,9 @@
 #              GET / and GET /users/42
 #   unpinned   two schedulers / workers, wrk -t2 -c128 unpinned
 #   routes     the route matcher alone at 10, 100 and 1,000 routes (tests/bench/route_bench)
+#   callgrind  user-space instructions per request of the Dynamo and of the raw server, each
+#              under callgrind with one scheduler: counters zeroed after a warm-up, then 5 s of
+#              wrk -t1 -c16, divided by the requests wrk counted (steady on a busy machine)
 # Prints every JSON line to build/bench-dynamo.jsonl and a table with the Dynamo's ratio to
 # the raw server and to nginx (> 1: the Dynamo is better; the targets: req/s >= 0.85x raw and
 # CPU per request within 1.2x of raw, i.e. a "vs raw" of at least 0.83 on that row).
@@ -22,7 +25,7 @@ PEERS=$PEERS_DIR/http
 REPEAT=${REPEAT:-3}
 DURATION=${DURATION:-10}
 SCENARIOS=("$@")
-[ ${#SCENARIOS[@]} -eq 0 ] && SCENARIOS=(pinned unpinned routes)
+[ ${#SCENARIOS[@]} -eq 0 ] && SCENARIOS=(pinned unpinned routes callgrind)
 
 scripts/setup.sh --bench
 scripts/build.sh release >/dev/null
@@ -69,6 +72,29 @@ for scenario in "${SCENARIOS[@]}"; do
           bench_stop
         done
         ;;
+      callgrind)
+        for peer in dynamo raw; do
+          bin=$BIN/dynamo_bench
+          [ "$peer" = raw ] && bin=$BIN/http_hello
+          for path in / /users/42; do
+            bench_next_port
+            valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.%p" "$bin" "$PORT" 1 \
+              >/dev/null 2>"$WORK/cg.err" &
+            SERVER=$!
+            for _ in $(seq 400); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.05; done
+            wrk -t1 -c16 -d2s "http://127.0.0.1:$PORT$path" >/dev/null
+            callgrind_control --zero "$SERVER" >/dev/null
+            n=$(wrk -t1 -c16 -d5s "http://127.0.0.1:$PORT$path" | awk '/requests in/ {print $1}')
+            callgrind_control --dump "$SERVER" >/dev/null
+            ir=$(callgrind_annotate "$WORK/cg.$SERVER.1" 2>/dev/null |
+                 awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+            bench_stop
+            rm -f "$WORK"/cg.*
+            echo "{\"peer\":\"$peer\",\"bench\":\"callgrind $path\",\"metric\":\"instructions_per_req\",\"value\":$((ir / n)),\"unit\":\"instructions\",\"schedulers\":1}" |
+              tee -a "$OUT"
+          done
+        done
+        ;;
       routes)
         lock=()
         [ -n "${BENCH_LOCK:-}" ] && lock=(flock "$BENCH_LOCK")
@@ -94,5 +120,17 @@ for b in dict.fromkeys(r["bench"] for r in rows):
     v = {p: statistics.median([r["value"] for r in rows if r["bench"] == b and r["peer"] == p])
          for p in ("dynamo", "linear-scan")}
     print(f"{b:42} {v['dynamo']:>9.1f} {v['linear-scan']:>12.1f}")
+PY
+fi
+if grep -q instructions_per_req "$OUT"; then
+  echo
+  python3 - "$OUT" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if '"instructions_per_req"' in l]
+print(f"{'instructions per request (callgrind)':42} {'dynamo':>9} {'raw':>9} {'added':>9}")
+for b in dict.fromkeys(r["bench"] for r in rows):
+    v = {p: statistics.median([r["value"] for r in rows if r["bench"] == b and r["peer"] == p])
+         for p in ("dynamo", "raw")}
+    print(f"{b:42} {v['dynamo']:>9.0f} {v['raw']:>9.0f} {v['dynamo'] - v['raw']:>9.0f}")
 PY
 fi

@@ -12,7 +12,7 @@ PKGS=(build-essential cmake ninja-build pkg-config clang-format
       libssl-dev libjansson-dev zlib1g-dev libdw-dev curl python3 nodejs chromium-headless-shell)
 for arg in "$@"; do
   case $arg in
-    --bench) PKGS+=(wrk erlang-nox elixir nginx-light h2o python3 util-linux) ;;
+    --bench) PKGS+=(wrk erlang-nox elixir nginx-light h2o python3 util-linux valgrind) ;;
     --fuzz) PKGS+=(clang libclang-rt-14-dev) ;;
     *) echo "setup: unknown option $arg" >&2; exit 2 ;;
   esac

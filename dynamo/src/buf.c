@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dynamo/buf.h"
+#include "buf_int.h"
 
 static bool reserve(dyn_buf_t *b, size_t more)
 {
@@ -100,6 +100,38 @@ void dyn_buf_html(dyn_buf_t *b, const char *s, size_t len)
     dyn_html_escape(b, s, len); /* one escaper for pages and templates: escape.c */
 }
 
+char *dyn__utoa_back(unsigned long long u, char *end)
+{
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
+                                "31323334353637383940414243444546474849505152535455565758596061"
+                                "62636465666768697071727374757677787980818283848586878889909192"
+                                "9394959697989999";
+    while (u >= 100) { /* two digits per division */
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        end -= 2;
+        end[0] = pairs[2 * r];
+        end[1] = pairs[2 * r + 1];
+    }
+    if (u >= 10) {
+        end -= 2;
+        end[0] = pairs[2 * u];
+        end[1] = pairs[2 * u + 1];
+    } else {
+        *--end = (char)('0' + u);
+    }
+    return end;
+}
+
+void dyn__buf_put_int(dyn_buf_t *b, long long i)
+{
+    char buf[DYN__INT_TEXT_MAX], *end = buf + sizeof buf;
+    char *p = dyn__utoa_back(i < 0 ? 0ull - (unsigned long long)i : (unsigned long long)i, end);
+    if (i < 0)
+        *--p = '-';
+    dyn_buf_put(b, p, (size_t)(end - p));
+}
+
 static void text(dyn_buf_t *b, const char *s, size_t len, bool html)
 {
     if (html)
@@ -118,7 +150,7 @@ void dyn_buf_value(dyn_buf_t *b, const dyn_value_t *v, bool html)
         dyn_buf_puts(b, v->b ? "true" : "false");
         break;
     case DYN_V_INT:
-        dyn_buf_printf(b, "%lld", (long long)v->i);
+        dyn__buf_put_int(b, v->i);
         break;
     case DYN_V_FLOAT:
         dyn_buf_printf(b, "%.17g", v->f);

@@ -301,15 +301,37 @@ const dyn_map_t *dyn_conn_params(const dyn_conn_t *c)
     return c->params;
 }
 
-size_t dyn__conn_nparams(const dyn_conn_t *c)
+void dyn__conn_bind_try(dyn_conn_t *c, const dyn__rroute_t *r, dyn__binding_t *b)
 {
-    return c->params ? dyn_map_len(c->params) : 0;
+    *b = (dyn__binding_t){.n = c->params ? dyn_map_len(c->params) : 0,
+                          .glob_name = c->glob_name,
+                          .glob_joined = c->glob_joined};
+    bool glob = r->glob && r->glob_name.len && !r->fwd;
+    /* Saved before binding: the map then holds only entries from before it. */
+    for (uint32_t i = 0; b->n && i < r->nparams + (uint32_t)glob; i++) {
+        dyn_str_t k = i < r->nparams ? r->params[i].name : r->glob_name;
+        const dyn_value_t *cur = dyn_map_getn(c->params, k.ptr, k.len);
+        if (!cur)
+            continue;
+        if (!b->saved &&
+            !(b->saved = dyn_arena_alloc(c->arena, (r->nparams + 1u) * sizeof *b->saved)))
+            dyn__conn_oom(c);
+        b->saved[b->nsaved++] = (struct dyn__saved){k, *cur};
+    }
+    dyn__conn_bind(c, r);
 }
 
-void dyn__conn_unbind(dyn_conn_t *c, size_t n)
+void dyn__conn_unbind(dyn_conn_t *c, const dyn__binding_t *b)
 {
-    if (c->params)
-        dyn__map_truncate(c->params, n);
+    if (c->params) {
+        dyn__map_truncate(c->params, b->n);
+        /* The keys are there (among the first n entries): this replaces, never allocates. */
+        for (uint32_t i = 0; i < b->nsaved; i++)
+            (void)dyn__map_put_borrowed(c->params, b->saved[i].key.ptr, b->saved[i].key.len,
+                                        b->saved[i].val);
+    }
+    c->glob_name = b->glob_name;
+    c->glob_joined = b->glob_joined;
 }
 
 void dyn__conn_bind(dyn_conn_t *c, const dyn__rroute_t *r)

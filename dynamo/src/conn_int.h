@@ -129,9 +129,22 @@ int dyn__conn_segments(dyn_conn_t *c);
 /* Binds a route's parameters from path_info (segments relative to seg_off) into params. */
 void dyn__conn_bind(dyn_conn_t *c, const struct dyn__rroute *r);
 
-/* The number of bound parameters (to undo a guard's bindings with dyn__map_truncate). */
-size_t dyn__conn_nparams(const dyn_conn_t *c);
-void dyn__conn_unbind(dyn_conn_t *c, size_t n);
+/* A guard's tentative binding, undone when the guard rejects its route: the entries it added
+ * go, and the ones it replaced in place (a query or body param of the same name, fetched before
+ * routing) get their values back, so path parameters win only for the route that matched. */
+typedef struct dyn__binding {
+    size_t n; /* params entries before the binding */
+    const char *glob_name, *glob_joined;
+    uint32_t nsaved;
+    struct dyn__saved {
+        dyn_str_t key;
+        dyn_value_t val;
+    } * saved; /* the replaced entries' values (arena), only when there were some */
+} dyn__binding_t;
+
+/* Binds r's parameters as dyn__conn_bind, recording in b what dyn__conn_unbind restores. */
+void dyn__conn_bind_try(dyn_conn_t *c, const struct dyn__rroute *r, dyn__binding_t *b);
+void dyn__conn_unbind(dyn_conn_t *c, const dyn__binding_t *b);
 
 /* Sets a response header the framework vouches for: lname lowercase and a token, value free of
  * CR and LF, both living as long as the request (nothing is copied or checked). Replaces

@@ -11,29 +11,41 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf_int.h"
 #include "conn_int.h"
 #include "cookie_int.h"
 #include "fetch_int.h"
+#include "static_int.h"
+#include "text_int.h"
+#include "value_int.h"
 
 #define DEFAULT_MAX_COOKIES 200
 #define DEFAULT_MAX_COOKIE_SIZE 4096
 /* The latest Expires written: browsers cap dates anyway, and gmtime needs a 4-digit year. */
 #define MAX_EXPIRES ((time_t)253402300799) /* 9999-12-31 23:59:59 UTC */
 
-/* RFC 9110 tchar, by table: names are checked byte by byte on every request. */
-static const bool tchars[256] = {
-    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1,         ['&'] = 1,         ['\''] = 1,
-    ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1,         ['^'] = 1,         ['_'] = 1,
-    ['`'] = 1, ['|'] = 1, ['~'] = 1, ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1};
-
-static bool tchar(unsigned char c)
-{
-    return tchars[c];
-}
-
 static bool is_ws(char c)
 {
     return c == ' ' || c == '\t';
+}
+
+/* Whether s[0..n) is free of control characters (< 0x20, 0x7f), eight bytes a step: a
+ * session cookie's value is a few hundred bytes read on every request. "Some byte below k" is
+ * (x - k * ONES) & ~x & HIGHS, exact as a yes/no (a borrow only follows a byte that is below). */
+static bool no_ctl(const char *s, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    for (; n >= 8; s += 8, n -= 8) {
+        uint64_t x, y;
+        memcpy(&x, s, 8);
+        y = x ^ (0x7f * ones);
+        if (((x - 0x20 * ones) & ~x & highs) | ((y - ones) & ~y & highs))
+            return false;
+    }
+    for (; n; s++, n--)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
 }
 
 /* ---- request cookies --------------------------------------------------------------------------
@@ -66,16 +78,16 @@ int dyn__cookies_parse(dyn_map_t *into, const char *header, size_t len, uint32_t
         if (ne == start)
             continue;
         size_t k = start;
-        while (k < ne && tchar((unsigned char)s[k]))
+        while (k < ne && dyn__tchar((unsigned char)s[k]))
             k++;
         if (k < ne)
             continue; /* a name that is not a token */
-        for (k = vs; k < end && (unsigned char)s[k] >= 0x20 && s[k] != 0x7f;)
-            k++;
-        if (k < end || dyn_map_getn(into, s + start, ne - start))
+        if (!no_ctl(s + vs, end - vs) || dyn_map_getn(into, s + start, ne - start))
             continue; /* a control character, or a later duplicate */
         s[end] = '\0';
-        if (dyn_map_putn(into, s + start, ne - start, dyn_vstrn(s + vs, end - vs)) != 0)
+        s[ne] = '\0'; /* ne <= the '=' */
+        /* The key is borrowed: s lives in the map's arena. */
+        if (dyn__map_put_borrowed(into, s + start, ne - start, dyn_vstrn(s + vs, end - vs)) != 0)
             return ACT_ENOMEM;
     }
     return 0;
@@ -115,11 +127,8 @@ const char *dyn_req_cookie(dyn_conn_t *c, const char *name)
  */
 
 /* RFC 6265 cookie-octet: US-ASCII but CTLs, whitespace, '"', ',', ';' and '\'. */
-static bool cookie_octet(unsigned char c)
-{
-    return c == 0x21 || (c >= 0x23 && c <= 0x2b) || (c >= 0x2d && c <= 0x3a) ||
-           (c >= 0x3c && c <= 0x5b) || (c >= 0x5d && c <= 0x7e);
-}
+static const bool cookie_octets[256] = {
+    [0x21] = 1, [0x23 ... 0x2b] = 1, [0x2d ... 0x3a] = 1, [0x3c ... 0x5b] = 1, [0x5d ... 0x7e] = 1};
 
 static bool value_ok(const char *v)
 {
@@ -129,7 +138,7 @@ static bool value_ok(const char *v)
         n -= 2;
     }
     for (size_t i = 0; i < n; i++)
-        if (!cookie_octet((unsigned char)v[i]))
+        if (!cookie_octets[(unsigned char)v[i]])
             return false;
     return true;
 }
@@ -145,31 +154,23 @@ static bool av_ok(const char *v)
 
 static void put_date(dyn_buf_t *b, time_t t)
 {
-    static const char days[][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char months[][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    struct tm tm;
-    if (t < 0)
-        t = 0;
-    if (t > MAX_EXPIRES)
-        t = MAX_EXPIRES;
-    gmtime_r(&t, &tm);
-    dyn_buf_printf(b, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
-                   months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    char date[DYN__HTTP_DATE_LEN + 1];
+    dyn__http_date_format(t < 0 ? 0 : t > MAX_EXPIRES ? MAX_EXPIRES : t, date);
+    dyn_buf_put(b, date, DYN__HTTP_DATE_LEN);
 }
 
-int dyn__cookie_format(dyn_buf_t *b, const char *name, const char *value,
-                       const dyn_cookie_opts_t *opts, time_t now, char *err, size_t errlen)
+static int format(dyn_buf_t *b, const char *name, const char *value, bool check_value,
+                  const dyn_cookie_opts_t *opts, time_t now, char *err, size_t errlen)
 {
     static const dyn_cookie_opts_t defaults = {0};
     const dyn_cookie_opts_t *o = opts ? opts : &defaults;
     const char *bad = NULL;
     bool name_ok = name[0] != '\0';
     for (const char *p = name; *p && name_ok; p++)
-        name_ok = tchar((unsigned char)*p);
+        name_ok = dyn__tchar((unsigned char)*p);
     if (!name_ok)
         bad = "name is not a token";
-    else if (!value_ok(value))
+    else if (check_value && !value_ok(value))
         bad = "value holds a byte a cookie cannot (control, space, '\"', ',', ';' or '\\')";
     else if (o->path && !av_ok(o->path))
         bad = "path holds a control character or ';'";
@@ -180,14 +181,22 @@ int dyn__cookie_format(dyn_buf_t *b, const char *name, const char *value,
             snprintf(err, errlen, "cookie \"%.60s\": %s", name, bad);
         return DYN_EBADHEADER;
     }
-    dyn_buf_printf(b, "%s=%s; Path=%s", name, value, o->path ? o->path : "/");
-    if (o->domain)
-        dyn_buf_printf(b, "; Domain=%s", o->domain);
+    /* Pieces, not printf: this runs for every session write. */
+    dyn_buf_puts(b, name);
+    dyn_buf_put(b, "=", 1);
+    dyn_buf_puts(b, value);
+    dyn_buf_puts(b, "; Path=");
+    dyn_buf_puts(b, o->path ? o->path : "/");
+    if (o->domain) {
+        dyn_buf_puts(b, "; Domain=");
+        dyn_buf_puts(b, o->domain);
+    }
     if (o->max_age > 0) {
         time_t exp = o->max_age > MAX_EXPIRES - now ? MAX_EXPIRES : now + (time_t)o->max_age;
         dyn_buf_puts(b, "; Expires=");
         put_date(b, exp);
-        dyn_buf_printf(b, "; Max-Age=%lld", (long long)o->max_age);
+        dyn_buf_puts(b, "; Max-Age=");
+        dyn__buf_put_int(b, o->max_age);
     } else if (o->max_age < 0) {
         dyn_buf_puts(b, "; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0");
     } else if (o->expires) {
@@ -214,8 +223,20 @@ int dyn__cookie_format(dyn_buf_t *b, const char *name, const char *value,
     return 0;
 }
 
-dyn_conn_t *dyn_put_resp_cookie(dyn_conn_t *c, const char *name, const char *value,
-                                const dyn_cookie_opts_t *opts)
+int dyn__cookie_format(dyn_buf_t *b, const char *name, const char *value,
+                       const dyn_cookie_opts_t *opts, time_t now, char *err, size_t errlen)
+{
+    return format(b, name, value, true, opts, now, err, errlen);
+}
+
+int dyn__cookie_format_trusted(dyn_buf_t *b, const char *name, const char *value,
+                               const dyn_cookie_opts_t *opts, time_t now, char *err, size_t errlen)
+{
+    return format(b, name, value, false, opts, now, err, errlen);
+}
+
+static dyn_conn_t *put_cookie(dyn_conn_t *c, const char *name, const char *value, bool trusted,
+                              const dyn_cookie_opts_t *opts)
 {
     if (c->state == DYN_STATE_SENT || c->state == DYN_STATE_CHUNKED)
         dyn__conn_fail(c, DYN_ESENT, "cookie \"%.60s\" set after the response was %s", name,
@@ -226,12 +247,24 @@ dyn_conn_t *dyn_put_resp_cookie(dyn_conn_t *c, const char *name, const char *val
     dyn_buf_t b;
     dyn_buf_init(&b, c->arena, 128);
     char err[200];
-    int rc = dyn__cookie_format(&b, name, value, opts, time(NULL), err, sizeof err);
+    int rc = format(&b, name, value, !trusted, opts, time(NULL), err, sizeof err);
     if (rc)
         dyn__conn_fail(c, rc, "%s", err);
     if (b.failed || dyn_map_put(f->resp_cookies, name, dyn_vstrn(b.data, b.len)) != 0)
         dyn__conn_fail(c, ACT_ENOMEM, "out of memory");
     return c;
+}
+
+dyn_conn_t *dyn_put_resp_cookie(dyn_conn_t *c, const char *name, const char *value,
+                                const dyn_cookie_opts_t *opts)
+{
+    return put_cookie(c, name, value, false, opts);
+}
+
+dyn_conn_t *dyn__put_resp_cookie_trusted(dyn_conn_t *c, const char *name, const char *value,
+                                         const dyn_cookie_opts_t *opts)
+{
+    return put_cookie(c, name, value, true, opts);
 }
 
 dyn_conn_t *dyn_delete_resp_cookie(dyn_conn_t *c, const char *name, const dyn_cookie_opts_t *opts)

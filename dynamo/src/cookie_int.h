@@ -23,4 +23,14 @@ int dyn__cookies_parse(dyn_map_t *into, const char *header, size_t len, uint32_t
 int dyn__cookie_format(dyn_buf_t *b, const char *name, const char *value,
                        const dyn_cookie_opts_t *opts, time_t now, char *err, size_t errlen);
 
+/* dyn__cookie_format for a value the framework made, base64url text (and '.'), which cannot
+ * hold a byte a cookie refuses: the value is not scanned again (a session's is a few hundred
+ * bytes, written on every request that changes it). The name and opts are checked. */
+int dyn__cookie_format_trusted(dyn_buf_t *b, const char *name, const char *value,
+                               const dyn_cookie_opts_t *opts, time_t now, char *err, size_t errlen);
+
+/* dyn_put_resp_cookie for such a value (sessions, signed and encrypted cookies). */
+dyn_conn_t *dyn__put_resp_cookie_trusted(dyn_conn_t *conn, const char *name, const char *value,
+                                         const dyn_cookie_opts_t *opts);
+
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "conn_int.h"
+#include "cookie_int.h"
 #include "dynamo/session.h"
 
 #define SIGNED_SALT "dynamo signed cookie"
@@ -25,7 +26,7 @@ static dyn_conn_t *put(dyn_conn_t *conn, const char *salt, make_fn make, const c
     char *v = make(dyn_conn_arena(conn), kr, name, value, strlen(value), max_age);
     if (!v)
         dyn__conn_fail(conn, ACT_ENOMEM, "no memory for cookie %.100s", name);
-    return dyn_put_resp_cookie(conn, name, v, opts);
+    return dyn__put_resp_cookie_trusted(conn, name, v, opts); /* base64url */
 }
 
 static const char *get(dyn_conn_t *conn, const char *salt, read_fn readm, const char *name)

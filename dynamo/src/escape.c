@@ -6,9 +6,11 @@
  * (Unicode's table 3-7) so only well-formed sequences pass and each maximal ill-formed subpart
  * becomes one U+FFFD, exactly where a browser's decoder would put it. Nothing a client sends can
  * then end an attribute value or start a tag, however it is encoded. No allocation but the
- * buffer's, no dependency but buf.c: the fuzzer drives it alone (tests/fuzz/html_escape_fuzz.c).
+ * buffer's, no dependency but buf.c and text.c (the one UTF-8 check): the fuzzer drives it
+ * alone (tests/fuzz/html_escape_fuzz.c).
  */
 #include "dynamo/buf.h"
+#include "text_int.h"
 
 enum { PLAIN = 0, SPECIAL, NUL, HIGH };
 
@@ -18,46 +20,6 @@ static const unsigned char cls[256] = {
 };
 
 static const char fffd[] = "\xEF\xBF\xBD";
-
-/* Length of the well-formed UTF-8 sequence at p (*ok), or of its maximal ill-formed subpart
- * (at least 1) when it is not. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end, bool *ok)
-{
-    unsigned c = p[0], lo = 0x80, hi = 0xBF;
-    size_t need;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 1;
-    } else if (c == 0xE0) {
-        need = 2;
-        lo = 0xA0;
-    } else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) {
-        need = 2;
-    } else if (c == 0xED) { /* no surrogates */
-        need = 2;
-        hi = 0x9F;
-    } else if (c == 0xF0) {
-        need = 3;
-        lo = 0x90;
-    } else if (c >= 0xF1 && c <= 0xF3) {
-        need = 3;
-    } else if (c == 0xF4) { /* nothing past U+10FFFF */
-        need = 3;
-        hi = 0x8F;
-    } else {
-        *ok = false;
-        return 1;
-    }
-    for (size_t i = 1; i <= need; i++) {
-        if (p + i >= end || p[i] < lo || p[i] > hi) {
-            *ok = false;
-            return i;
-        }
-        lo = 0x80;
-        hi = 0xBF;
-    }
-    *ok = true;
-    return need + 1;
-}
 
 /* Input is escaped CHUNK bytes at a time into room reserved for the worst case (every byte an
  * entity of MAX_GROWTH bytes), so the loop writes without a bounds check or a call per piece
@@ -90,9 +52,8 @@ void dyn_html_escape(dyn_buf_t *b, const char *s, size_t len)
                 p++;
                 continue;
             }
-            bool ok = true;
-            size_t n = k == HIGH ? utf8_seq(p, end, &ok) : 1;
-            if (ok && k == HIGH) { /* well-formed: copied as it is */
+            size_t bad = 1, n = k == HIGH ? dyn__utf8_seq(p, (size_t)(end - p), &bad) : 0;
+            if (n) { /* well-formed: copied as it is */
                 o = put(o, (const char *)p, n);
                 p += n;
                 continue;
@@ -116,7 +77,7 @@ void dyn_html_escape(dyn_buf_t *b, const char *s, size_t len)
             default: /* NUL, ill-formed UTF-8 */
                 o = put(o, fffd, 3);
             }
-            p += n;
+            p += bad;
         }
         b->len = (size_t)(o - b->data);
         b->data[b->len] = '\0';

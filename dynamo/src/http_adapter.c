@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "arena_int.h"
+#include "buf_int.h"
 #include "conn_int.h"
 
 /* Headers the HTTP layer writes itself: a conn's own would be duplicates. Names are lowercase
@@ -69,9 +70,9 @@ static int h_sendfile(dyn_conn_t *c, int fd, off_t off, size_t len)
 {
     http_req_t *req = c->io;
     put_headers(c, req);
-    char clen[24];
-    snprintf(clen, sizeof clen, "%zu", len);
-    int rc = http_resp_header(req, "Content-Length", clen);
+    char clen[DYN__INT_TEXT_MAX + 1], *end = clen + DYN__INT_TEXT_MAX;
+    *end = '\0';
+    int rc = http_resp_header(req, "Content-Length", dyn__utoa_back(len, end));
     if (rc == 0)
         rc = http_resp_start(req, c->status);
     if (rc == 0 && len)

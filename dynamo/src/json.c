@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "dynamo/json.h"
+#include "text_int.h"
 
 #include "actor/mem.h"
 #include "actor/types.h"
@@ -37,43 +38,6 @@
  */
 
 static const char hex[] = "0123456789abcdef";
-
-/* Length of the valid UTF-8 sequence at s[0..n) (s[0] >= 0x80), or 0 with *bad set to the
- * length of its maximal invalid prefix (at least 1), which one U+FFFD replaces. */
-static size_t utf8_seq(const unsigned char *s, size_t n, size_t *bad)
-{
-    unsigned char c = s[0];
-    size_t need;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-        need = 1;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        need = 2;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        need = 3;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        *bad = 1;
-        return 0;
-    }
-    size_t k = 1;
-    if (k < n && s[k] >= lo && s[k] <= hi) {
-        k++;
-        while (k <= need && k < n && (s[k] & 0xc0) == 0x80)
-            k++;
-    }
-    if (k == need + 1)
-        return k;
-    *bad = k;
-    return 0;
-}
 
 /* Room for n more bytes at data + len (the buffer keeps one more for its NUL, written once at
  * the end of the encoding); NULL if memory ran out. The common case is one compare. */
@@ -157,7 +121,7 @@ static void put_string(dyn_buf_t *b, const char *str, size_t len)
             i++;
             continue;
         }
-        size_t bad = 0, n = utf8_seq(s + i, len - i, &bad);
+        size_t bad = 0, n = dyn__utf8_seq(s + i, len - i, &bad);
         if (n == 3 && c == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9))
             put(b, s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
         else if (n)

@@ -3,17 +3,7 @@
 #include <strings.h>
 
 #include "mime_int.h"
-
-/* RFC 9110 tchar, by table (every request's Content-Type goes through it). */
-static const bool tchars[256] = {
-    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1,         ['&'] = 1,         ['\''] = 1,
-    ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1,         ['^'] = 1,         ['_'] = 1,
-    ['`'] = 1, ['|'] = 1, ['~'] = 1, ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1};
-
-static bool tchar(unsigned char c)
-{
-    return tchars[c];
-}
+#include "text_int.h"
 
 static const char *skip_ws(const char *p)
 {
@@ -31,13 +21,13 @@ bool dyn__mime_split(const char *ct, dyn_str_t *type, dyn_str_t *sub, const char
 {
     const char *p = skip_ws(ct);
     const char *t = p;
-    while (tchar((unsigned char)*p))
+    while (dyn__tchar((unsigned char)*p))
         p++;
     if (p == t || *p != '/')
         return false;
     *type = (dyn_str_t){t, (size_t)(p - t)};
     const char *s = ++p;
-    while (tchar((unsigned char)*p))
+    while (dyn__tchar((unsigned char)*p))
         p++;
     if (p == s)
         return false;
@@ -108,7 +98,7 @@ ssize_t dyn__mime_param(const char *params, const char *name, char *out, size_t 
         if (!*p)
             return -1;
         const char *k = p;
-        while (tchar((unsigned char)*p))
+        while (dyn__tchar((unsigned char)*p))
             p++;
         size_t kl = (size_t)(p - k);
         p = skip_ws(p);

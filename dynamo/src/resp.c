@@ -114,9 +114,18 @@ static void run_before_send(dyn_conn_t *c)
     c->step = saved;
 }
 
+/* The value of the header named lname (lowercase, as stored), or NULL. */
+static const char *find_lower(const dyn_conn_t *c, const char *lname, size_t nl)
+{
+    for (uint32_t i = 0; i < c->nrh; i++)
+        if (c->rh[i].name_len == nl && memcmp(c->rh[i].name, lname, nl) == 0)
+            return c->rh[i].value;
+    return NULL;
+}
+
 static void default_content_type(dyn_conn_t *c, size_t len)
 {
-    if (len && !dyn_get_resp_header(c, "content-type"))
+    if (len && !find_lower(c, "content-type", 12))
         dyn__resp_header_trusted(c, "content-type", 12, DEFAULT_CONTENT_TYPE,
                                  sizeof DEFAULT_CONTENT_TYPE - 1);
 }
@@ -234,20 +243,20 @@ static http_header_t *slot(dyn_conn_t *c)
  * checked nor copied. */
 static const char *interned(const char *name, size_t n)
 {
-#define K(s)                                                                                       \
-    {                                                                                              \
-        s, sizeof(s) - 1                                                                           \
-    }
-    static const struct {
-        const char *name;
-        size_t len;
-    } known[] = {K("content-type"),  K("location"),     K("set-cookie"),
-                 K("cache-control"), K("etag"),         K("last-modified"),
-                 K("vary"),          K("x-request-id"), K("content-disposition")};
-#undef K
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-        if (known[i].len == n && memcmp(known[i].name, name, n) == 0)
-            return known[i].name;
+    /* By length first: at most two compares (every route sets content-type). */
+    static const char *const by_len[][2] = {
+        [4] = {"etag", "vary"},
+        [8] = {"location"},
+        [10] = {"set-cookie"},
+        [12] = {"content-type", "x-request-id"},
+        [13] = {"cache-control", "last-modified"},
+        [19] = {"content-disposition"},
+    };
+    if (n >= sizeof by_len / sizeof by_len[0])
+        return NULL;
+    for (int i = 0; i < 2 && by_len[n][i]; i++)
+        if (memcmp(by_len[n][i], name, n) == 0)
+            return by_len[n][i];
     return NULL;
 }
 
@@ -287,9 +296,10 @@ static void add_header(dyn_conn_t *c, const char *lname, size_t nl, const char *
     if (ACT_UNLIKELY(*p != '\0'))
         dyn__conn_fail(c, DYN_EBADHEADER, "response header %.60s: the value contains CR or LF",
                        lname);
-    char *vv = dyn_arena_strndup(c->arena, value, vl);
+    char *vv = dyn_arena_alloc(c->arena, vl + 1); /* the length is known: no strndup */
     if (!vv)
         dyn__conn_oom(c);
+    memcpy(vv, value, vl + 1);
     *slot(c) = (http_header_t){lname, vv, (uint32_t)nl, (uint32_t)vl};
 }
 

@@ -12,20 +12,21 @@
 typedef struct gctx {
     dyn_conn_t *c;
     const dyn__crouter_t *cr;
-    size_t base; /* parameters bound before this router */
 } gctx_t;
 
+/* Binds the candidate's parameters for its guard, then undoes that whatever the guard says:
+ * the winner is bound again below, and a rejected one leaves params as they were. */
 static bool guard_eval(const dyn__rroute_t *r, void *arg)
 {
     gctx_t *g = arg;
     dyn_conn_t *c = g->c;
     dyn__step_t saved = c->step;
-    dyn__conn_unbind(c, g->base);
-    dyn__conn_bind(c, r);
+    dyn__binding_t b;
+    dyn__conn_bind_try(c, r, &b);
     c->step = (dyn__step_t){.kind = DYN__STEP_GUARD, .router = g->cr->decl, .entry = r->decl};
     bool ok = r->decl->guard(c);
     c->step = saved;
-    dyn__conn_unbind(c, g->base);
+    dyn__conn_unbind(c, &b);
     return ok;
 }
 
@@ -40,7 +41,7 @@ static dyn_conn_t *run(dyn_conn_t *c, dyn_handler_fn fn, dyn__step_t step)
 
 dyn_conn_t *dyn__router_call(dyn_conn_t *c, const dyn__crouter_t *cr)
 {
-    gctx_t g = {c, cr, dyn__conn_nparams(c)};
+    gctx_t g = {c, cr};
     dyn__rmatch_t m;
     dyn__router_match(cr, c->segs + c->seg_off, c->nsegs - c->seg_off,
                       dyn__method_bits((http_method_t)c->method), guard_eval, &g, &m);

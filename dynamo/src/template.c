@@ -11,6 +11,7 @@
 #include "dynamo/template.h"
 
 #include "actor/actor.h"
+#include "buf_int.h"
 #include "template_int.h"
 
 /* ---- output by type ----------------------------------------------------------------------- */
@@ -61,37 +62,13 @@ void dyn_tpl_put_char(dyn_tpl_t *t, char c, int esc, int line)
     put_text(t, &c, 1, esc);
 }
 
-/* Digits of u, written backwards ending at end; returns the first. */
-static char *utoa_back(unsigned long long u, char *end)
-{
-    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
-                                "31323334353637383940414243444546474849505152535455565758596061"
-                                "62636465666768697071727374757677787980818283848586878889909192"
-                                "9394959697989999";
-    while (u >= 100) { /* two digits per division */
-        unsigned r = (unsigned)(u % 100);
-        u /= 100;
-        end -= 2;
-        end[0] = pairs[2 * r];
-        end[1] = pairs[2 * r + 1];
-    }
-    if (u >= 10) {
-        end -= 2;
-        end[0] = pairs[2 * u];
-        end[1] = pairs[2 * u + 1];
-    } else {
-        *--end = (char)('0' + u);
-    }
-    return end;
-}
-
 void dyn_tpl_put_int(dyn_tpl_t *t, long long i, int esc, int line)
 {
     (void)esc;
     (void)line;
-    char buf[24], *end = buf + sizeof buf;
+    char buf[DYN__INT_TEXT_MAX], *end = buf + sizeof buf;
     unsigned long long u = i < 0 ? 0ull - (unsigned long long)i : (unsigned long long)i;
-    char *p = utoa_back(u, end);
+    char *p = dyn__utoa_back(u, end);
     if (i < 0)
         *--p = '-';
     dyn_tpl_text(t, p, (size_t)(end - p));
@@ -101,8 +78,8 @@ void dyn_tpl_put_uint(dyn_tpl_t *t, unsigned long long u, int esc, int line)
 {
     (void)esc;
     (void)line;
-    char buf[24], *end = buf + sizeof buf;
-    char *p = utoa_back(u, end);
+    char buf[DYN__INT_TEXT_MAX], *end = buf + sizeof buf;
+    char *p = dyn__utoa_back(u, end);
     dyn_tpl_text(t, p, (size_t)(end - p));
 }
 

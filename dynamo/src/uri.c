@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "dynamo/uri.h"
+#include "text_int.h"
 
 #include "actor/types.h"
 
@@ -153,38 +154,14 @@ bool dyn_utf8_valid(const char *str, size_t len)
         }
         if (i == len)
             break;
-        unsigned char c = s[i];
-        if (c < 0x80) {
+        if (s[i] < 0x80) {
             i++;
             continue;
         }
-        size_t n;
-        unsigned char lo = 0x80, hi = 0xbf; /* the range of the second byte */
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            if (c == 0xe0)
-                lo = 0xa0; /* overlong */
-            else if (c == 0xed)
-                hi = 0x9f; /* surrogates */
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            if (c == 0xf0)
-                lo = 0x90; /* overlong */
-            else if (c == 0xf4)
-                hi = 0x8f; /* past U+10FFFF */
-        } else {
+        size_t bad, n = dyn__utf8_seq(s + i, len - i, &bad);
+        if (!n)
             return false;
-        }
-        if (len - i <= n)
-            return false;
-        if (s[i + 1] < lo || s[i + 1] > hi)
-            return false;
-        for (size_t k = 2; k <= n; k++)
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-        i += n + 1;
+        i += n;
     }
     return true;
 }

@@ -561,9 +561,12 @@ static bool step_head(http__conn_t *c)
     if (!http__parser_began(&rb->parser))
         rb->start = rb->parsed; /* empty lines before a request line */
     if (SOCK(c, EOF)) {
-        /* EOF inside a head: nobody is left to answer. */
+        /* A head cut by the client's FIN can never complete: it is dropped without an answer,
+         * as nginx does (RFC 9112, section 8, leaves answering an incomplete request to the
+         * server). The answers to the whole requests before it may still be queued or corked:
+         * the close waits for them (step_closing), and with the EOF read there is nothing to
+         * linger for. */
         start_closing(c);
-        conn_close(c, 0);
         return true;
     }
     if (rb->end == rb->cap && rb->start == 0 && !can_grow(c)) {

@@ -319,3 +319,50 @@ DY_TEST(router, prepare_hooks_run_before_a_404)
     cr_assert_str_eq(trace_of(c), "outer_prepare,inner_prepare");
     dyn_test_conn_free(c);
 }
+
+/* ---- a rejected route's parameters leave params as they were ---- */
+
+static dyn_conn_t *fetch_params(dyn_conn_t *conn)
+{
+    return dyn_fetch(conn, DYN_FETCH_PARAMS);
+}
+
+static bool never(dyn_conn_t *conn)
+{
+    (void)conn;
+    return false;
+}
+
+static dyn_conn_t *echo_section(dyn_conn_t *conn)
+{
+    const char *s = dyn_param(conn, "section");
+    return dyn_resp(conn, 200, dyn_sprintf(conn, "section=%s", s ? s : "-"));
+}
+
+DYN_ROUTER(rejecting_router, DYN_GET("/s/:section", section, DYN_GUARD(known_section)),
+           DYN_GET("/g/*section", section, DYN_GUARD(never)), DYN_GET("/s/:other", echo_section),
+           DYN_GET("/g/*other", echo_section), DYN_GET("/m/:section", echo_section));
+
+/* The params are fetched before routing (by the outer router's hook), so the query's
+ * "section" is there when the guards bind their candidate's. */
+DYN_ROUTER(fetching_router, DYN_PREPARE(fetch_params), DYN_FORWARD("/in", &rejecting_router));
+
+DY_TEST(router, a_rejected_guard_leaves_a_fetched_param_of_the_same_name)
+{
+    dyn_conn_t *c = dy_run(&fetching_router, HTTP_METHOD_GET, "/in/s/jobs?section=query");
+    cr_assert_str_eq(dyn_test_body(c, NULL), "section=query");
+    dyn_test_conn_free(c);
+    c = dy_run(&fetching_router, HTTP_METHOD_GET, "/in/g/a/b?section=query");
+    cr_assert_str_eq(dyn_test_body(c, NULL), "section=query");
+    dyn_test_conn_free(c);
+    c = dy_run(&fetching_router, HTTP_METHOD_GET, "/in/s/jobs");
+    cr_assert_str_eq(dyn_test_body(c, NULL), "section=-");
+    dyn_test_conn_free(c);
+    /* The route that matched: its path parameter wins over the query's, as in Plug. */
+    c = dy_run(&fetching_router, HTTP_METHOD_GET, "/in/s/about?section=query");
+    cr_assert_str_eq(dyn_test_body(c, NULL), "section about");
+    dyn_test_conn_free(c);
+    c = dy_run(&fetching_router, HTTP_METHOD_GET, "/in/m/path?section=query");
+    cr_assert_str_eq(dyn_test_body(c, NULL), "section=path");
+    dyn_test_conn_free(c);
+}

@@ -30,7 +30,8 @@ static const exchange_t table[] = {
     {"PUT", "/users/42", NULL, NULL, 200, "Got user id: 42", NULL},
     {"PUT", "/users/jos%C3%A9", NULL, NULL, 200, "Got user id: jos\xC3\xA9", NULL},
     {"GET", "/users/42", NULL, NULL, 401, NULL, NULL},
-    {"GET", "/users/42", "x-user-id: 42", NULL, 200, "User 42", NULL},
+    {"POST", "/login", "content-type: application/x-www-form-urlencoded", "user_id=", 400,
+     "user_id is required", NULL},
     {"DELETE", "/users/42", NULL, NULL, 405, NULL, "allow: GET, HEAD, PUT"},
     {"GET", "/hello/there/and/back", NULL, NULL, 200, "Match all routes starting with /hello",
      NULL},
@@ -106,6 +107,58 @@ Test(hello, the_readmes_routes_through_the_test_helpers, .init = helpers_init, .
     cr_assert_eq(act_mem_live_blocks(), blocks, "leaked");
 }
 
+/* The seed's @prepare :authenticate_user reads the session that POST /login fills. */
+static dyn_conn_t *run_with_cookie(const char *method, const char *target, const char *cookie,
+                                   const char *form)
+{
+    dyn_conn_t *c = dyn_test_conn_str(method, target);
+    if (cookie)
+        dyn_test_put_req_header(c, "cookie", cookie);
+    if (form) {
+        dyn_test_put_req_header(c, "content-type", "application/x-www-form-urlencoded");
+        dyn_test_put_body(c, form, strlen(form));
+    }
+    return dyn_test_run_dynamo(&hello_dynamo, c);
+}
+
+/* "name=value" of a Set-Cookie header, into buf. */
+static const char *cookie_of(const char *set_cookie, char *buf, size_t len)
+{
+    cr_assert(set_cookie && strncmp(set_cookie, "_hello_key=", 11) == 0, "set-cookie: %s",
+              set_cookie);
+    cr_assert(strstr(set_cookie, "HttpOnly"), "%s", set_cookie);
+    snprintf(buf, len, "%.*s", (int)strcspn(set_cookie, ";"), set_cookie);
+    return buf;
+}
+
+Test(hello, login_puts_the_user_in_the_session_that_the_hook_reads, .init = helpers_init,
+     .fini = helpers_fini)
+{
+    dyn_conn_t *c = run_with_cookie("POST", "/login", NULL, "user_id=42");
+    cr_assert_eq(dyn_test_status(c), 200, "%s", dyn_test_body(c, NULL));
+    char cookie[4096];
+    cookie_of(dyn_get_resp_header(c, "set-cookie"), cookie, sizeof cookie);
+    dyn_test_conn_free(c);
+
+    c = run_with_cookie("GET", "/users/42", cookie, NULL);
+    cr_assert_eq(dyn_test_status(c), 200);
+    cr_assert_str_eq(dyn_test_body(c, NULL), "User 42");
+    cr_assert_null(dyn_get_resp_header(c, "set-cookie"), "a request that only reads writes none");
+    dyn_test_conn_free(c);
+
+    /* A tampered cookie is no session: 401, not an error page. */
+    size_t mid = strlen(cookie) / 2 + 6;
+    cookie[mid] = cookie[mid] == 'A' ? 'B' : 'A';
+    c = run_with_cookie("GET", "/users/42", cookie, NULL);
+    cr_assert_eq(dyn_test_status(c), 401);
+    dyn_test_conn_free(c);
+    c = run_with_cookie("GET", "/users/42", NULL, NULL);
+    cr_assert_eq(dyn_test_status(c), 401);
+    dyn_test_conn_free(c);
+    cr_assert_eq(act_system_stop(), 0);
+    cr_assert_eq(act_mem_live_blocks(), blocks, "leaked");
+}
+
 /* ---- through real sockets, against the binary ---- */
 
 static proc_t proc;
@@ -168,9 +221,27 @@ Test(hello, the_readmes_routes_through_real_sockets, .fini = end_hello)
         cr_assert(hu_header(&r, "x-request-id"), "the request id plug runs");
         hu_resp_free(&r);
     }
+    /* Log in, then the hook lets the session's user through. */
+    hu_resp_t r;
+    cr_assert_eq(hu_send(c,
+                         "POST /login HTTP/1.1\r\nHost: x\r\ncontent-type: "
+                         "application/x-www-form-urlencoded\r\ncontent-length: 10\r\n\r\n"
+                         "user_id=42",
+                         -1),
+                 0);
+    cr_assert_eq(hu_read(c, &r, false), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    char cookie[4096], req[4200];
+    cookie_of(hu_header(&r, "set-cookie"), cookie, sizeof cookie);
+    hu_resp_free(&r);
+    snprintf(req, sizeof req, "GET /users/42 HTTP/1.1\r\nHost: x\r\ncookie: %s\r\n\r\n", cookie);
+    cr_assert_eq(hu_send(c, req, -1), 0);
+    cr_assert_eq(hu_read(c, &r, false), 0);
+    cr_assert_eq(r.status, 200);
+    cr_assert_str_eq(r.body, "User 42");
+    hu_resp_free(&r);
     /* HEAD: the GET's headers, no body. */
     cr_assert_eq(hu_send(c, "HEAD /hello/world HTTP/1.1\r\nHost: x\r\n\r\n", -1), 0);
-    hu_resp_t r;
     cr_assert_eq(hu_read(c, &r, true), 0);
     cr_assert_eq(r.status, 200);
     cr_assert_str_eq(hu_header(&r, "content-length"), "11");
@@ -184,8 +255,20 @@ Test(hello, the_readmes_routes_through_real_sockets, .fini = end_hello)
               "%s", proc.errbuf);
 }
 
+Test(hello, prod_needs_a_secret_from_the_environment, .fini = end_hello)
+{
+    unsetenv("SECRET_KEY_BASE");
+    char *argv[] = {HELLO_BIN, "--port", "0", "--env", "prod", NULL};
+    proc_start(&proc, argv);
+    cr_assert(proc_wait(&proc, MS(10000)), "hello started without a secret");
+    cr_assert_eq(proc.status, 2);
+    cr_assert(strstr(proc.errbuf, "SECRET_KEY_BASE"), "%s", proc.errbuf);
+}
+
 Test(hello, prod_answers_crashes_with_a_plain_page_and_logs_the_request_id, .fini = end_hello)
 {
+    setenv("SECRET_KEY_BASE", "prod-test-secret-prod-test-secret-prod-test-secret-prod-test-secret",
+           1);
     uint16_t port = start_hello("prod");
     hu_resp_t r;
     cr_assert_eq(hu_exchange(port,

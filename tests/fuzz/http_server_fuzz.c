@@ -22,8 +22,10 @@
  *
  * Findings besides ASan and UBSan reports (and the read buffer's invariant, checked after every
  * step: this build keeps asserts): a connection the server does not close within HANG_MS of
- * the client's half-close (a hang), and connections still open HANG_MS after every client has
- * gone (a leak). Both abort.
+ * the client's half-close (a hang); a half-closed connection closed before every answer a
+ * handler gave on it reached the client (lost answers: each answer carries MARK, counted on
+ * both sides); and connections still open HANG_MS after every client has gone (a leak). All
+ * abort.
  *
  * The custom mutator inserts what random mutation rarely builds: long chunk extensions, trailer
  * sections and header blocks near each limit, pipelines behind bodies, chunks of many sizes,
@@ -41,7 +43,7 @@
 #include <unistd.h>
 
 #include "actor/report.h"
-#include "conn_int.h"
+#include "req_int.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -56,6 +58,30 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max, unsigned 
 static http_server_t *servers[2];
 static unsigned piece_size; /* the handlers' body reads (byte 3 of the input) */
 
+/* Answers a handler gave, by the server's descriptor of their connection (a client's count is
+ * reset when its connection starts: a descriptor number is reused only once closed, and a
+ * closed connection credits nothing). Written on the scheduler's thread, read by the client's
+ * once the server has closed the connection. */
+#define MARK "X-Fuzz-Answer: 1"
+#define MARK_LEN (sizeof MARK - 1)
+#define MAX_FD 4096
+static unsigned answered[MAX_FD];
+
+/* http_resp_send with MARK: credits the connection with an answer the client must get. */
+static void answer(http_req_t *req, int status, const void *body, size_t len)
+{
+    if (http_resp_header(req, "X-Fuzz-Answer", "1") != 0 ||
+        http_resp_send(req, status, body, len) != 0)
+        return;
+    /* The fiber runs on its connection's scheduler, the one thread that changes the list. */
+    for (http__conn_t *c = req->w->conns; c; c = c->lnext)
+        if (c->pid == req->conn) {
+            if (c->s.fd >= 0 && c->s.fd < MAX_FD)
+                __atomic_add_fetch(&answered[c->s.fd], 1, __ATOMIC_RELAXED);
+            return;
+        }
+}
+
 /* ---- handlers ---------------------------------------------------------------------------- */
 
 static void handler(http_req_t *req, void *arg)
@@ -69,13 +95,13 @@ static void handler(http_req_t *req, void *arg)
         const char *body;
         size_t len;
         if (http_req_body_all(req, 0, &body, &len) != 0) {
-            http_resp_send(req, 400, "bad body", 8);
+            answer(req, 400, "bad body", 8);
             return;
         }
         const char *t = http_req_trailer(req, "x-t");
         if (t)
             http_resp_header(req, "X-Trailer", t);
-        http_resp_send(req, 200, body, len);
+        answer(req, 200, body, len);
         return;
     }
     case 'p':
@@ -89,7 +115,7 @@ static void handler(http_req_t *req, void *arg)
                 break;
         }
         int n = snprintf(buf, sizeof buf, "%zd %zd", total, got);
-        http_resp_send(req, 200, buf, (size_t)n);
+        answer(req, 200, buf, (size_t)n);
         return;
     }
     case 's':
@@ -102,7 +128,7 @@ static void handler(http_req_t *req, void *arg)
         return;
     case 'b': {
         static char big[200 * 1024];
-        http_resp_send(req, 200, big, sizeof big);
+        answer(req, 200, big, sizeof big);
         return;
     }
     case 'n':
@@ -110,7 +136,7 @@ static void handler(http_req_t *req, void *arg)
     case 'c':
         act_fail(ACT_CRASH);
     default:
-        http_resp_send(req, 200, "ok", 2);
+        answer(req, 200, "ok", 2);
         return;
     }
 }
@@ -179,15 +205,24 @@ static size_t cut(unsigned mode, size_t left)
 }
 
 static uint64_t received; /* bytes the server sent, all connections: a sign of progress */
+static unsigned marks;    /* MARKs the current client received */
+static size_t carry;      /* its last bytes read: a MARK may straddle two reads */
+static char rd[MARK_LEN - 1 + 65536];
 
-/* Reads and drops what the server sent; false once it closed (or reset). */
+/* Reads what the server sent, counting MARKs (an echoed body may hold some too: that can hide
+ * a lost answer, never invent one); false once it closed (or reset). */
 static bool drain(int fd)
 {
-    static char buf[65536];
     for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
+        ssize_t n = read(fd, rd + carry, sizeof rd - carry);
         if (n > 0) {
             received += (uint64_t)n;
+            size_t len = carry + (size_t)n;
+            for (const char *p = rd; (p = memmem(p, len - (size_t)(p - rd), MARK, MARK_LEN));
+                 p += MARK_LEN)
+                marks++;
+            carry = len < MARK_LEN - 1 ? len : MARK_LEN - 1;
+            memmove(rd, rd + len - carry, carry);
             continue;
         }
         return n < 0 && (errno == EAGAIN || errno == EINTR);
@@ -285,6 +320,11 @@ static void client(http_server_t *srv, const uint8_t *p, size_t n, unsigned mode
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
         abort();
     http__worker_t *w = &srv->workers[0];
+    if (sv[1] >= MAX_FD)
+        abort();
+    __atomic_store_n(&answered[sv[1]], 0, __ATOMIC_RELAXED);
+    marks = 0;
+    carry = 0;
     /* As listen.c does for an accepted socket: a slot, then the connection's start. */
     if (!http__server_conn_reserve(srv) || http__conn_start(w, w, sv[1], NULL, 0) != 0)
         abort();
@@ -303,6 +343,16 @@ static void client(http_server_t *srv, const uint8_t *p, size_t n, unsigned mode
         if (open) {
             shutdown(fd, SHUT_WR);
             expect_close(fd);
+            /* The server read everything (it closes only after the client's EOF) and closed
+             * after its last answer: every answer given on the connection must have come. */
+            unsigned given = __atomic_load_n(&answered[sv[1]], __ATOMIC_RELAXED);
+            if (marks < given) {
+                fprintf(stderr,
+                        "http_server_fuzz: a half-closed connection closed with %u of its %u "
+                        "answers sent\n",
+                        marks, given);
+                abort();
+            }
         }
         break;
     case 2: /* close once the server has read everything */

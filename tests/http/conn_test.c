@@ -528,3 +528,54 @@ Test(conn, requests_sent_before_a_half_close_are_all_answered_in_order)
         hu_close(c);
     }
 }
+
+/* Whole requests, then the first bytes of one more, then the client's FIN: every whole request
+ * is answered, in order, then the connection closes with nothing for the cut one (as nginx: a
+ * head cut by the FIN has nobody left to read an answer). Before the fix the cut head closed
+ * the connection at once, dropping the answers queued for the whole ones: 1 GET + "GET" got
+ * nothing; 375 GETs with a stretch sent byte by byte got 324. */
+static void half_close_after_partial(uint16_t port, int n, size_t tail, size_t slow_from,
+                                     size_t slow_len)
+{
+    hu_conn_t *c = hu_connect(port);
+    size_t cap = (size_t)(n + 1) * 64, len = 0, cut = 0;
+    char *batch = malloc(cap);
+    for (int i = 0; i <= n; i++) {
+        cut = len + tail; /* the FIN comes after `tail` bytes of the last request */
+        len += (size_t)snprintf(batch + len, cap - len,
+                                "GET /info?i=%d HTTP/1.1\r\nHost: t\r\n\r\n", i);
+    }
+    size_t off = 0;
+    if (slow_len) {
+        cr_assert_eq(hu_send(c, batch, (long)slow_from), 0);
+        for (off = slow_from; off < slow_from + slow_len; off++) {
+            cr_assert_eq(hu_send(c, batch + off, 1), 0);
+            usleep(700);
+        }
+    }
+    cr_assert_eq(hu_send(c, batch + off, (long)(cut - off)), 0);
+    shutdown(c->fd, SHUT_WR);
+    for (int i = 0; i < n; i++) {
+        hu_resp_t r;
+        cr_assert_eq(hu_read(c, &r, false), 0, "%d whole requests and %zu bytes: answer %d missing",
+                     n, tail, i);
+        char want[64];
+        snprintf(want, sizeof want, "GET /info i=%d t 11", i);
+        cr_expect_str_eq(r.body, want);
+        hu_resp_free(&r);
+    }
+    cr_expect(hu_closed_within(c, MS(3000)), "%d whole requests: no close after the answers", n);
+    cr_expect_eq(c->len, 0u, "%d whole requests: %zu bytes after the answers", n, c->len);
+    hu_close(c);
+    free(batch);
+}
+
+Test(conn, requests_before_a_half_close_are_answered_when_a_cut_one_follows)
+{
+    uint16_t port = hu_serve(NULL, NULL);
+    half_close_after_partial(port, 1, 3, 0, 0);
+    half_close_after_partial(port, 2, 1, 0, 0);
+    half_close_after_partial(port, 20, 18, 0, 0);
+    /* Past the 16 KiB read buffer, with a stretch one byte at a time (the soak's case). */
+    half_close_after_partial(port, 375, 5, 8728, 45);
+}

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "../conn_int.h"
+#include "dynamo/crypto.h"
 
 #define ID_LEN 20
 
@@ -91,15 +92,9 @@ static dyn_conn_t *call(dyn_conn_t *c, void *state)
     const state_t *st = state;
     const char *id = dyn_conn_req_header(c, st->name);
     if (!valid(id)) {
-        static const char b64[] =
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        uint64_t r[2] = {next(), next()}; /* 120 of their bits: 20 characters */
         char *s = dyn_alloc(c, ID_LEN + 1);
-        for (int half = 0; half < ID_LEN; half += ID_LEN / 2) {
-            uint64_t r = next(); /* 60 of its bits: 10 characters */
-            for (int i = 0; i < ID_LEN / 2; i++, r >>= 6)
-                s[half + i] = b64[r & 63];
-        }
-        s[ID_LEN] = '\0';
+        dyn_base64url_encode(s, r, ID_LEN / 4 * 3);
         id = s;
     }
     c->request_id = id;

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "../conn_int.h"
+#include "../text_int.h"
 #include "actor/mem.h"
 #include "dynamo/secure_headers.h"
 
@@ -28,13 +29,7 @@ typedef struct state {
 
 static bool valid(const dyn_header_pair_t *p)
 {
-    if (!p->name[0])
-        return false;
-    for (const char *c = p->name; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-              strchr("!#$%&'*+-.^_`|~", *c)))
-            return false;
-    return !p->value || !strpbrk(p->value, "\r\n");
+    return dyn__is_token(p->name, strlen(p->name)) && (!p->value || !strpbrk(p->value, "\r\n"));
 }
 
 static void put(state_t *st, const dyn_header_pair_t *p)

@@ -12,12 +12,15 @@
  */
 #include "hello.h"
 
+/* The session in a cookie, encrypted and signed with keys derived from the Dynamo's secret
+ * (docs/sessions.md); routes read it after dyn_fetch(conn, DYN_FETCH_SESSION). */
+static const dyn_session_opts_t session_opts = {.key = "_hello_key"};
+
 /* The endpoint's plugs, in order, before the router (Phoenix's endpoint). */
 static const dyn_plug_spec_t plugs[] = {
-    DYN_PLUG(dyn_plug_request_id, NULL),
-    DYN_PLUG(dyn_plug_logger, NULL),
-    DYN_PLUG(dyn_plug_method_override, NULL),
-    DYN_PLUG(dyn_plug_head, NULL),
+    DYN_PLUG(dyn_plug_request_id, NULL),       DYN_PLUG(dyn_plug_logger, NULL),
+    DYN_PLUG(dyn_plug_method_override, NULL),  DYN_PLUG(dyn_plug_head, NULL),
+    DYN_PLUG(dyn_plug_session, &session_opts),
 };
 
 dyn_dynamo_t hello_dynamo = {
@@ -28,4 +31,8 @@ dyn_dynamo_t hello_dynamo = {
     .port = 4000,
     .static_route = "/static",
     .static_root = "priv/static",
+    /* The secret where no environment applies (the in-process tests run the Dynamo as it is):
+     * the node takes dev's and test's from lib/hello/environments/, and prod's only from
+     * SECRET_KEY_BASE (dynamo/config.h). */
+    .secret = "hello-dev-secret-not-for-production-hello-dev-secret-not-for-prod!",
 };

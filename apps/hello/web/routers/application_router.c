@@ -54,13 +54,26 @@ static dyn_conn_t *put_user(dyn_conn_t *conn)
  *
  * defp authenticate_user(conn) do
  *   unless conn.session[:user_id] do halt! conn.status(401) end
- * end
- * (Sessions come with the session plug; until then the user is named by an x-user-id header.) */
+ * end */
 static dyn_conn_t *authenticate_user(dyn_conn_t *conn)
 {
-    if (!dyn_conn_req_header(conn, "x-user-id"))
+    conn = dyn_fetch(conn, DYN_FETCH_SESSION);
+    if (!dyn_session_get(conn, "user_id"))
         return dyn_halt(dyn_status(conn, 401));
     return conn;
+}
+
+/* POST /login with user_id=...: a session for that user (a real app checks a password
+ * first). Renewed first, so a session id fixed before login is worth nothing after it. Try it:
+ *   curl -c jar -d user_id=42 localhost:4000/login && curl -b jar localhost:4000/users/42 */
+static dyn_conn_t *login(dyn_conn_t *conn)
+{
+    conn = dyn_fetch(conn, DYN_FETCH_SESSION | DYN_FETCH_PARAMS);
+    const char *user = dyn_param(conn, "user_id");
+    if (!user || !*user)
+        return dyn_halt(dyn_resp(conn, 400, "user_id is required"));
+    conn = dyn_session_renew(conn);
+    return dyn_resp(dyn_session_put_str(conn, "user_id", user), 200, "Logged in");
 }
 
 static dyn_conn_t *show_user(dyn_conn_t *conn)
@@ -113,6 +126,6 @@ DYN_ROUTER(application_router,
            DYN_FORWARD("/account", &account_router), DYN_GET("/", welcome),
            DYN_GET("/hello/world", hello_world), DYN_PUT("/users/:user_id", put_user),
            DYN_GET("/users/:user_id", show_user, .prepare = DYN_HOOKS(authenticate_user)),
-           DYN_GET("/hello/*", hello_any),
+           DYN_POST("/login", login), DYN_GET("/hello/*", hello_any),
            DYN_GET("/section/:section", section, DYN_GUARD(known_section)),
            DYN_GET("/oops/*what", oops), DYN_FINALIZE(served_by));
