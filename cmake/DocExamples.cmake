@@ -1,6 +1,6 @@
 # The guides' examples, compiled and linked with the project so they stay true:
 #
-#   dyn_doc_examples(<target> <guide.md>... [LINK <library>...])
+#   dyn_doc_examples(<target> <guide.md>... [WEB <name>] [LINK <library>...])
 #
 # Each guide's ```c blocks, in order, make one program, <target>_<guide> (a later block uses what
 # an earlier one declared, as a reader does); each ```eex <name> block is a template <name> of
@@ -9,8 +9,12 @@
 # directives point errors at the guide's own lines. The programs link dynamo and the LINK
 # libraries (the generated web code a guide's configuration names) and build with the project's
 # warnings; <target> builds them all. Other blocks (shell, CMake, indented Elixir) are prose.
+# WEB <name>: a guide that shows a project's files (its application_router among them, and a
+# Dynamo with `.web = &<name>`) gets the descriptor dynamo_add_web generates of a project's web/
+# (web.h, linked: the endpoint application_router and the guide's templates), so the Dynamo is
+# written as the project's is; the router must still be one the guide defines.
 function(dyn_doc_examples target)
-  cmake_parse_arguments(PARSE_ARGV 1 D "" "" "LINK")
+  cmake_parse_arguments(PARSE_ARGV 1 D "" "WEB" "LINK")
   if(NOT TARGET ${target}) # several calls may add to one target (LINK differing)
     add_custom_target(${target} ALL)
   endif()
@@ -70,6 +74,18 @@ function(dyn_doc_examples target)
     endif()
     if(NOT has_main)
       string(APPEND src "\nint main(void)\n{\n    return 0;\n}\n")
+    endif()
+    if(D_WEB)
+      set(tdecl "")
+      set(tref "NULL")
+      if(templates)
+        set(tdecl "DYN_TEMPLATES_DECLARE(${exe});\n")
+        set(tref "&dyn_templates_${exe}")
+      endif()
+      string(APPEND src "\n#line 1 \"${D_WEB}, as dynamo_add_web generates it (linked)\"\n"
+        "#include \"dynamo/web.h\"\nDYN_ROUTER_DECLARE(application_router);\n${tdecl}"
+        "const dyn_web_t ${D_WEB} = {.abi = DYN_WEB_ABI, .name = \"${D_WEB}\",\n"
+        "    .endpoint = &application_router, .templates = ${tref}};\n")
     endif()
     # Rewritten only when it changed: reconfiguring rebuilds nothing else.
     file(WRITE "${out}/${stem}.c.tmp" "${src}")
