@@ -140,3 +140,15 @@ int dynctl_ask(const dynctl_project_t *p, const char *command, int timeout_ms, c
     *body = a + 3;
     return 0;
 }
+
+int dynctl_query(const dynctl_cmd_t *cmd, int argc, char **argv, const char *command,
+                 int timeout_ms, dynctl_project_t *p, char **answer, const char **body)
+{
+    dynctl_opts_t o;
+    int rc = dynctl_parse(cmd, argc, argv, "env node", &o);
+    if (rc)
+        return rc == 1 ? -1 : rc;
+    if ((rc = dynctl_project_running(o.path, o.env, o.node, p)))
+        return rc;
+    return dynctl_ask(p, command, timeout_ms, answer, body);
+}

@@ -166,6 +166,12 @@ int dynctl_connect(const dynctl_project_t *p, const char *command);
 int dynctl_ask(const dynctl_project_t *p, const char *command, int timeout_ms, char **answer,
                const char **body);
 
+/* What ping, status and routes share: parses argv as cmd's options (PATH, --env, --node), finds
+ * the project's running node and asks it `command` (dynctl_ask). Returns 0 with *p, *answer and
+ * *body set, -1 after --help (exit 0), or an exit status after a message. */
+int dynctl_query(const dynctl_cmd_t *cmd, int argc, char **argv, const char *command,
+                 int timeout_ms, dynctl_project_t *p, char **answer, const char **body);
+
 /* Reads what fd sends until EOF or timeout_ms into a malloc'ed string; returns it, or NULL on
  * timeout (*timed_out set). */
 char *dynctl_read_all(int fd, int timeout_ms, bool *timed_out);

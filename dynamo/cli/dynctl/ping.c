@@ -23,17 +23,12 @@ const dynctl_cmd_t dynctl_ping = {
 
 static int ping(int argc, char **argv)
 {
-    dynctl_opts_t o;
-    int rc = dynctl_parse(&dynctl_ping, argc, argv, "env node", &o);
-    if (rc)
-        return rc == 1 ? DYNCTL_EXIT_OK : rc;
     dynctl_project_t p;
-    if ((rc = dynctl_project_running(o.path, o.env, o.node, &p)))
-        return rc;
     char *answer;
     const char *body;
-    if ((rc = dynctl_ask(&p, "ping", 5000, &answer, &body)))
-        return rc;
+    int rc = dynctl_query(&dynctl_ping, argc, argv, "ping", 5000, &p, &answer, &body);
+    if (rc)
+        return rc < 0 ? DYNCTL_EXIT_OK : rc;
     rc = strcmp(body, "pong\n") == 0 ? DYNCTL_EXIT_OK : DYNCTL_EXIT_FAILED;
     if (rc == DYNCTL_EXIT_OK)
         fputs(body, stdout);

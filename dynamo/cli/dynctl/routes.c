@@ -23,17 +23,12 @@ const dynctl_cmd_t dynctl_routes = {
 
 static int routes(int argc, char **argv)
 {
-    dynctl_opts_t o;
-    int rc = dynctl_parse(&dynctl_routes, argc, argv, "env node", &o);
-    if (rc)
-        return rc == 1 ? DYNCTL_EXIT_OK : rc;
     dynctl_project_t p;
-    if ((rc = dynctl_project_running(o.path, o.env, o.node, &p)))
-        return rc;
     char *answer;
     const char *body;
-    if ((rc = dynctl_ask(&p, "routes", 10000, &answer, &body)))
-        return rc;
+    int rc = dynctl_query(&dynctl_routes, argc, argv, "routes", 10000, &p, &answer, &body);
+    if (rc)
+        return rc < 0 ? DYNCTL_EXIT_OK : rc;
     fputs(body, stdout);
     free(answer);
     return DYNCTL_EXIT_OK;

@@ -28,17 +28,12 @@ const dynctl_cmd_t dynctl_status = {
 
 static int status(int argc, char **argv)
 {
-    dynctl_opts_t o;
-    int rc = dynctl_parse(&dynctl_status, argc, argv, "env node", &o);
-    if (rc)
-        return rc == 1 ? DYNCTL_EXIT_OK : rc;
     dynctl_project_t p;
-    if ((rc = dynctl_project_running(o.path, o.env, o.node, &p)))
-        return rc;
     char *answer;
     const char *body;
-    if ((rc = dynctl_ask(&p, "status", 10000, &answer, &body)))
-        return rc;
+    int rc = dynctl_query(&dynctl_status, argc, argv, "status", 10000, &p, &answer, &body);
+    if (rc)
+        return rc < 0 ? DYNCTL_EXIT_OK : rc;
     fputs(body, stdout);
     free(answer);
     return DYNCTL_EXIT_OK;
