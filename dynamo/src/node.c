@@ -86,7 +86,7 @@ static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 /* Returns 0, or an exit status. */
 static int parse_args(const char *prog, int argc, char **argv, opts_t *o)
 {
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* each option takes a value */
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout, prog);
@@ -121,7 +121,6 @@ static int parse_args(const char *prog, int argc, char **argv, opts_t *o)
             fprintf(stderr, "%s: unknown option %s (see --help)\n", prog, a);
             return DYN_NODE_EXIT_USAGE;
         }
-        i++;
     }
     return 0;
 }
