@@ -108,6 +108,8 @@ enum {
     HTTP__OUT_WAIT = 1u << 3,    /* ACK the fiber once written */
     HTTP__OUT_FILE = 1u << 4,    /* a file range, sent with sendfile */
     HTTP__OUT_HEADREQ = 1u << 5, /* the response to a HEAD request */
+    HTTP__OUT_MORE = 1u << 6,    /* a file range of the response follows at once: its bytes may
+                                    wait in the kernel to share packets with the file's */
 };
 typedef struct http__out http__out_t;
 struct http__out {

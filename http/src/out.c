@@ -112,13 +112,16 @@ int http__out_write(http__conn_t *c)
         }
         struct iovec iov[64];
         int n = 0;
-        for (http__out_t *x = o; x && !(x->flags & HTTP__OUT_FILE) && n <= 61; x = x->next)
+        bool more = false; /* the last piece written says a file follows */
+        for (http__out_t *x = o; x && !(x->flags & HTTP__OUT_FILE) && n <= 61; x = x->next) {
             n += out_iov(x, iov + n);
+            more = (x->flags & HTTP__OUT_MORE) != 0;
+        }
         if (n == 0) {
             out_done(c, o, 0); /* a flush mark or an empty final piece */
             continue;
         }
-        ssize_t w = http__sock_writev(&c->s, iov, n);
+        ssize_t w = http__sock_writev(&c->s, iov, n, more);
         if (w == -EAGAIN)
             return HTTP__OUT_BLOCKED;
         if (w < 0)

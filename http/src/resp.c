@@ -431,14 +431,21 @@ int http_resp_sendfile(http_req_t *req, int fd, off_t offset, size_t len)
     if (req->resp_clen >= 0 && req->resp_sent + len > (uint64_t)req->resp_clen)
         return HTTP_ESTATE;
     int rc;
-    if (req->resp == HTTP__R_STREAM && (rc = send_head(req, close_flag(req))) != 0)
+    /* The head (and a chunk's size line) go out with MSG_MORE when file bytes follow: they share
+     * the file's first packet rather than take one of their own (a client reading a 1 MiB file
+     * then spends half the CPU). The file's message follows at once, whatever happens: a
+     * sendfile that waits for room still has it to send, one that fails closes the connection
+     * (the shutdown sends what waits), and a fiber killed between the two closes it too. With
+     * no bytes to follow (HEAD, len 0) nothing is held, or the head would wait 200 ms. */
+    uint16_t more = req->resp_nobody || len == 0 ? 0 : HTTP__OUT_MORE;
+    if (req->resp == HTTP__R_STREAM && (rc = send_head(req, close_flag(req) | more)) != 0)
         return rc;
-    if (req->resp_nobody || len == 0) {
+    if (!more) {
         req->resp_sent += len;
         return 0;
     }
     if (req->resp_chunked) {
-        http__out_t *o = http__out_alloc(20, 0);
+        http__out_t *o = http__out_alloc(20, HTTP__OUT_MORE);
         char *p = put_hex(o->data, len);
         p = PUTS(p, "\r\n");
         o->len = (uint32_t)(p - o->data);

@@ -65,12 +65,13 @@ size_t http__sock_read(http__sock_t *s, void *buf, size_t n)
     }
 }
 
-ssize_t http__sock_writev(http__sock_t *s, const struct iovec *iov, int n)
+ssize_t http__sock_writev(http__sock_t *s, const struct iovec *iov, int n, bool more)
 {
     struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
+    int flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0);
     for (;;) {
         s->flags &= (uint8_t)~HTTP__S_WRITABLE;
-        ssize_t w = syscall(SYS_sendmsg, s->fd, &mh, MSG_NOSIGNAL);
+        ssize_t w = syscall(SYS_sendmsg, s->fd, &mh, flags);
         if (w >= 0)
             return w;
         if (errno == EINTR)

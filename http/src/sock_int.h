@@ -50,8 +50,12 @@ bool http__sock_readable(const http__sock_t *s);
 /* Reads up to n bytes: the count, or 0 with the flags saying why (drained: RD_READY off; EOF;
  * ERR). */
 size_t http__sock_read(http__sock_t *s, void *buf, size_t n);
-/* Writes iov: the bytes written (maybe fewer), -EAGAIN (full), or -errno (failed: ERR set). */
-ssize_t http__sock_writev(http__sock_t *s, const struct iovec *iov, int n);
+/* Writes iov: the bytes written (maybe fewer), -EAGAIN (full), or -errno (failed: ERR set).
+ * more: the next write follows at once (a response head before its file), so the kernel may
+ * hold a partial packet for it (MSG_MORE, a cork for one call, as nginx's tcp_nopush around
+ * sendfile); that next write must come at once, or the bytes wait 200 ms for the kernel's
+ * timer. */
+ssize_t http__sock_writev(http__sock_t *s, const struct iovec *iov, int n, bool more);
 /* Sends up to n bytes of file ffd from *off (advanced): as http__sock_writev; 0 means the file
  * ended early. */
 ssize_t http__sock_sendfile(http__sock_t *s, int ffd, int64_t *off, size_t n);

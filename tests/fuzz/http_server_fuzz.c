@@ -17,8 +17,9 @@
  *
  * Handlers, by the target's first letter after '/': e echo the body, p read it in pieces (of
  * the input's size for its first KiB), r read part of it and answer (the rest is skipped), s
- * stream a chunked response, b a 200 KB response, n no response (204), c crash (500), anything
- * else answer without reading the body.
+ * stream a chunked response, b a 200 KB response, f a file range with sendfile (its head goes
+ * out with MSG_MORE; "/fc" chunked, else with Content-Length; 0 to 8 KiB, by the input), n no
+ * response (204), c crash (500), anything else answer without reading the body.
  *
  * Findings besides ASan and UBSan reports (and the read buffer's invariant, checked after every
  * step: this build keeps asserts): a connection the server does not close within HANG_MS of
@@ -39,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -67,12 +69,9 @@ static unsigned piece_size; /* the handlers' body reads (byte 3 of the input) */
 #define MAX_FD 4096
 static unsigned answered[MAX_FD];
 
-/* http_resp_send with MARK: credits the connection with an answer the client must get. */
-static void answer(http_req_t *req, int status, const void *body, size_t len)
+/* Credits req's connection with an answer (sent whole, with MARK) the client must get. */
+static void credit(http_req_t *req)
 {
-    if (http_resp_header(req, "X-Fuzz-Answer", "1") != 0 ||
-        http_resp_send(req, status, body, len) != 0)
-        return;
     /* The fiber runs on its connection's scheduler, the one thread that changes the list. */
     for (http__conn_t *c = req->w->conns; c; c = c->lnext)
         if (c->pid == req->conn) {
@@ -81,6 +80,17 @@ static void answer(http_req_t *req, int status, const void *body, size_t len)
             return;
         }
 }
+
+/* http_resp_send with MARK, credited. */
+static void answer(http_req_t *req, int status, const void *body, size_t len)
+{
+    if (http_resp_header(req, "X-Fuzz-Answer", "1") == 0 &&
+        http_resp_send(req, status, body, len) == 0)
+        credit(req);
+}
+
+#define FILE_LEN 8192
+static int file_fd = -1; /* FILE_LEN bytes of 'f', for the sendfile handler */
 
 /* ---- handlers ---------------------------------------------------------------------------- */
 
@@ -131,6 +141,17 @@ static void handler(http_req_t *req, void *arg)
         answer(req, 200, big, sizeof big);
         return;
     }
+    case 'f': {
+        size_t len = (size_t)piece_size * 7 % (FILE_LEN + 1);
+        char cl[24];
+        snprintf(cl, sizeof cl, "%zu", len);
+        if (http_resp_header(req, "X-Fuzz-Answer", "1") == 0 &&
+            (p[2] == 'c' || http_resp_header(req, "Content-Length", cl) == 0) &&
+            http_resp_start(req, 200) == 0 && http_resp_sendfile(req, file_fd, 0, len) == 0 &&
+            http_resp_end(req, NULL, 0) == 0)
+            credit(req);
+        return;
+    }
     case 'n':
         return;
     case 'c':
@@ -146,6 +167,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     act_report_set(act_report_silent, NULL);
+    static char fbytes[FILE_LEN];
+    memset(fbytes, 'f', sizeof fbytes);
+    file_fd = memfd_create("http_server_fuzz", 0);
+    if (file_fd < 0 || write(file_fd, fbytes, sizeof fbytes) != (ssize_t)sizeof fbytes)
+        abort();
     act_config_t ac = {.schedulers = 1};
     if (act_system_start(&ac) != 0)
         abort();
@@ -461,7 +487,7 @@ static void emitn(out_t *o, unsigned long v, bool hex, const char *suffix)
     emits(o, suffix);
 }
 
-static const char *const paths[] = {"/", "/e", "/p", "/r", "/s", "/b", "/n", "/c"};
+static const char *const paths[] = {"/", "/e", "/p", "/r", "/s", "/b", "/f", "/fc", "/n", "/c"};
 
 static void request_head(out_t *o, const char *extra)
 {

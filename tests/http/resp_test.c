@@ -1,6 +1,8 @@
 /* Responses: chunked and close-delimited streams, large bodies, trailers, sendfile, and
  * back-pressure against a client that does not read. */
+#include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -149,6 +151,108 @@ Test(resp, sendfile)
     cr_expect_str_eq(r.body, "hello");
     hu_resp_free(&r);
     hu_close(c);
+}
+
+/* Every shape of a sendfile response, by path: /cl (Content-Length, the whole file; also asked
+ * with HEAD), /chunked (no length: two ranges as chunks), /empty (a range of 0 bytes), /short
+ * (5,000 bytes asked of the 4,000-byte file), /dir (a descriptor sendfile refuses). */
+#define SF_SIZE 4000
+typedef struct sf_files {
+    int fd;  /* SF_SIZE bytes */
+    int dir; /* a directory */
+} sf_files_t;
+
+static void sendfile_shapes(http_req_t *req, void *arg)
+{
+    const sf_files_t *f = arg;
+    const char *p = http_req_path(req);
+    int rc = 0;
+    if (strcmp(p, "/cl") == 0) {
+        http_resp_header(req, "Content-Length", "4000");
+        http_resp_start(req, 200);
+        rc = http_resp_sendfile(req, f->fd, 0, SF_SIZE);
+    } else if (strcmp(p, "/chunked") == 0) {
+        http_resp_start(req, 200);
+        if ((rc = http_resp_sendfile(req, f->fd, 0, 1000)) == 0)
+            rc = http_resp_sendfile(req, f->fd, 1000, SF_SIZE - 1000);
+    } else if (strcmp(p, "/empty") == 0) {
+        http_resp_start(req, 200);
+        rc = http_resp_sendfile(req, f->fd, 0, 0);
+    } else if (strcmp(p, "/short") == 0) {
+        http_resp_header(req, "Content-Length", "5000");
+        http_resp_start(req, 200);
+        rc = http_resp_sendfile(req, f->fd, 0, 5000);
+    } else if (strcmp(p, "/dir") == 0) {
+        http_resp_header(req, "Content-Length", "10");
+        http_resp_start(req, 200);
+        rc = http_resp_sendfile(req, f->dir, 0, 10);
+    }
+    if (rc == 0)
+        http_resp_end(req, NULL, 0);
+}
+
+/* n requests of one shape, each read whole (or to the close, want_close: on a new connection
+ * each); the milliseconds they took. */
+static int64_t sf_round(uint16_t port, const char *method, const char *path, int n, bool want_close)
+{
+    char raw[128];
+    snprintf(raw, sizeof raw, "%s %s HTTP/1.1\r\nHost: t\r\n\r\n", method, path);
+    bool head = strcmp(method, "HEAD") == 0;
+    size_t want = strcmp(path, "/empty") == 0 ? 0 : SF_SIZE;
+    int64_t t0 = act_now_ms();
+    hu_conn_t *c = NULL;
+    for (int i = 0; i < n; i++) {
+        if (!c)
+            c = hu_connect(port);
+        cr_assert_eq(hu_send(c, raw, -1), 0);
+        hu_resp_t r;
+        int got = hu_read(c, &r, head);
+        if (want_close) {
+            cr_assert_eq(got, HU_CLOSED, "%s %s: %d", method, path, got);
+            hu_close(c);
+            c = NULL;
+        } else {
+            cr_assert_eq(got, 0, "%s %s: %d", method, path, got);
+            cr_assert_eq(r.status, 200);
+            cr_assert_eq(r.body_len, head ? 0 : want, "%s %s: %zu bytes", method, path, r.body_len);
+            if (head)
+                cr_assert_str_eq(hu_header(&r, "content-length"), "4000");
+        }
+        hu_resp_free(&r);
+    }
+    if (c)
+        hu_close(c);
+    return act_now_ms() - t0;
+}
+
+Test(resp, sendfile_responses_arrive_at_once)
+{
+    /* A stalled response is a slow one, not a lost one: the kernel sends bytes held for a
+     * write that never comes (MSG_MORE, TCP_CORK) after 200 ms. So each shape runs 40 times:
+     * a stall on every request would take 8 s, and 4 s (unscaled: the kernel's delay does
+     * not grow with a sanitizer) leaves a sanitizer build under load its margin. */
+    char path[] = "/tmp/hu_sfXXXXXX";
+    sf_files_t f = {.fd = mkstemp(path), .dir = open("/tmp", O_RDONLY | O_DIRECTORY)};
+    cr_assert(f.fd >= 0 && f.dir >= 0);
+    unlink(path);
+    char data[SF_SIZE];
+    memset(data, 'f', sizeof data);
+    cr_assert_eq(write(f.fd, data, sizeof data), (ssize_t)sizeof data);
+    http_config_t cfg = {.handler = sendfile_shapes, .handler_arg = &f};
+    uint16_t port = hu_serve_cfg(&cfg);
+    static const struct {
+        const char *method, *path;
+        bool close;
+    } shapes[] = {{"GET", "/cl", false},    {"HEAD", "/cl", false},  {"GET", "/chunked", false},
+                  {"GET", "/empty", false}, {"GET", "/short", true}, {"GET", "/dir", true}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        int64_t ms = sf_round(port, shapes[i].method, shapes[i].path, 40, shapes[i].close);
+        cr_expect_lt(ms, 4000, "40 x %s %s took %lld ms", shapes[i].method, shapes[i].path,
+                     (long long)ms);
+    }
+    hu_stop_server();
+    close(f.fd);
+    close(f.dir);
 }
 
 Test(resp, a_client_that_does_not_read_holds_memory_down)
