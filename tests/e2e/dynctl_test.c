@@ -28,13 +28,6 @@
 static char proj[512];
 static char out[65536];
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Runs a shell command line; its stdout and stderr land in `out`; returns its exit status. */
 __attribute__((format(printf, 1, 2))) static int sh(const char *fmt, ...)
 {

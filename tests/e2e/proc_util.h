@@ -39,4 +39,7 @@ bool proc_wait(proc_t *p, int64_t ms);
 /* Kills it if still running and closes the pipes. */
 void proc_end(proc_t *p);
 
+/* A monotonic clock in milliseconds. */
+int64_t now_ms(void);
+
 #endif

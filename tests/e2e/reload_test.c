@@ -31,13 +31,6 @@ static char app[256];
 static proc_t node;
 static uint16_t port;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 __attribute__((format(printf, 1, 2))) static int sh(const char *fmt, ...)
 {
     char cmd[4096];
