@@ -23,13 +23,18 @@ static const dynctl_cmd_t *const commands[] = {
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
+__attribute__((format(printf, 1, 0))) static void vnote(const char *fmt, va_list ap)
+{
+    fputs("dynctl: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 int dynctl_fail(int status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("dynctl: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vnote(fmt, ap);
     va_end(ap);
     return status;
 }
@@ -38,9 +43,7 @@ void dynctl_note(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("dynctl: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vnote(fmt, ap);
     va_end(ap);
 }
 
