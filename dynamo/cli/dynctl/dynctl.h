@@ -67,7 +67,8 @@ __attribute__((format(printf, 2, 3))) int dynctl_fail(int status, const char *fm
 /* "dynctl: <message>" on stderr, no status. */
 __attribute__((format(printf, 1, 2))) void dynctl_note(const char *fmt, ...);
 /* Prints the command's help on stdout (help) or a usage hint on stderr and returns USAGE. */
-int dynctl_usage(const dynctl_cmd_t *cmd, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) int dynctl_usage(const dynctl_cmd_t *cmd, const char *fmt,
+                                                       ...);
 
 /* ---- options (main.c) --------------------------------------------------------------------------
  */
