@@ -285,7 +285,7 @@ class DynGrammar(grammar.Grammar):
         r = self.r
         kind = r.choice(["form", "multipart", "json", "lie", "raw"])
         method = r.choice([b"POST", b"POST", b"PUT", b"PATCH", b"DELETE"])
-        path = r.choice([b"/echo", b"/echo/x/y", b"/raw"]) if kind == "raw" else r.choice([b"/echo", b"/echo/a", b"/session"])
+        path = r.choice([b"/echo", b"/echo/x/y", b"/raw"]) if kind == "raw" else r.choice([b"/echo", b"/echo/a", b"/session", b"/echo/crash"])
         hdrs = []
         if kind == "form":
             body = self.pairs()
@@ -315,6 +315,8 @@ class DynGrammar(grammar.Grammar):
             hdrs.append(b"Content-Length: %d\r\n" % len(body))
             data = request(method, path, hdrs, body)
         st = set(BODY_OK)
+        if path == b"/echo/crash":
+            st = (st - {200}) | {500}
         if path == b"/session" and method not in (b"POST", b"DELETE"):
             st.add(405)
         it = item(data, st, kind)

@@ -48,9 +48,10 @@ def hello(status, norm):
 
 def upload_reset():
     """Twenty clients each sending a multipart body with a 2 MB file part, reset in the
-    middle of the file: each temporary file must go."""
+    middle of the file, and ten whose route crashes once it has the file: each temporary file
+    must go."""
     out = []
-    for k in range(20):
+    for k in range(30):
         bnd = b"soakboundary%d" % k
         body = (
             b"--" + bnd + b'\r\nContent-Disposition: form-data; name="f"; filename="f.bin"\r\n'
@@ -58,15 +59,18 @@ def upload_reset():
         )
         data = dyn_grammar.request(
             b"POST",
-            b"/echo",
+            b"/echo" if k < 20 else b"/echo/crash",
             [
                 b"Content-Type: multipart/form-data; boundary=" + bnd + b"\r\n",
                 b"Content-Length: %d\r\n" % len(body),
             ],
             body,
         )
-        it = dyn_grammar.item(data, {200}, "upload")
-        p = Plan("upload-reset", [it], "reset", cut=len(data) // 2 + k * 1000, wait=0.05 * (k % 4))
+        if k < 20:
+            it = dyn_grammar.item(data, {200}, "upload")
+            p = Plan("upload-reset", [it], "reset", cut=len(data) // 2 + k * 1000, wait=0.05 * (k % 4))
+        else:
+            p = Plan("upload-crash", [dyn_grammar.item(data, {500}, "upload-crash")])
         out.append(p)
     return [out]
 
