@@ -507,7 +507,7 @@ def client(g):
     p.segments = segments(r, p.data[:cut], _bounds(items))
     p.wait = {"slowread": r.uniform(0.2, 2.0), "reset": r.uniform(0, 0.05), "noread": r.uniform(0.05, 1.5)}.get(ending, 0.0)
     if ending == "reset-response":
-        p.read_before_reset = r.randint(1, 3000)
+        p.read_before_reset = r.randint(1, 150)  # within the first answer's head
     p.deadline = 20 + sum(d for d, _ in p.segments) + p.wait + 3 * len(p.data) / (1 << 20)
     return p
 

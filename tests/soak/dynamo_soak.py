@@ -20,7 +20,7 @@ in pipelines with splits, delays, half-closes and resets.
 Each answer must have a status that request may get (never a 500 but from the crashing route;
 its body where the request decides it), in order, within its deadline. After every batch, as
 the HTTP soak: no sanitizer report, the server answering GET / within a second, its sockets
-back to their baseline; and the upload directory empty (every temporary file removed, however
+back to their baseline; all its descriptors back to their baseline and the upload directory empty (every temporary file removed, however
 the request ended). At the end: RSS bounded, idle CPU ~0, a clean SIGTERM stop without a
 LeakSanitizer report.
 """
@@ -140,7 +140,21 @@ class DynSoak(http_soak.Soak):
             raise RuntimeError("material: %r answered %r" % (req[:60], buf[:300]))
         return head, body
 
+    def start_server(self):
+        super().start_server()
+        self.base_fds = self.server.fds()
+
     def extra_checks(self, where, replay):
+        ok = True
+        n = self.server.fds()
+        if n > self.base_fds:  # sockets are back (checked before): uploads', static files'
+            self.fail(
+                where,
+                "%d descriptors open after the clients left (baseline %d): %s"
+                % (n, self.base_fds, sorted(os.listdir("/proc/%d/fd" % self.server.proc.pid))),
+                replay,
+            )
+            ok = False
         t0 = time.monotonic()
         while True:
             left = os.listdir(self.uploads)
@@ -157,7 +171,7 @@ class DynSoak(http_soak.Soak):
             for n in left:
                 os.unlink(os.path.join(self.uploads, n))
             return False
-        return True
+        return ok
 
     def run(self):
         try:

@@ -86,11 +86,15 @@ class Server:
 
     def sockets(self):
         """Socket descriptors the server holds (listening ones included)."""
+        return self.fds("socket:")
+
+    def fds(self, prefix=""):
+        """Descriptors the server holds whose target starts with prefix (all: "")."""
         n = 0
         try:
             for fd in os.listdir(self._proc("fd")):
                 try:
-                    if os.readlink(self._proc("fd/" + fd)).startswith("socket:"):
+                    if os.readlink(self._proc("fd/" + fd)).startswith(prefix):
                         n += 1
                 except OSError:
                     pass
