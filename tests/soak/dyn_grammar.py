@@ -139,9 +139,13 @@ class DynGrammar(grammar.Grammar):
         if x < 0.6:
             return self.token(0, 20, ALNUM)
         if x < 0.7:
-            return r.choice([b"\xc3\x28", b"\xff\xfe", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xc0"])
+            return r.choice(
+                [b"\xc3\x28", b"\xff\xfe", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xc0"]
+            )
         if x < 0.8:
-            return r.choice([b"DELETE", b"PUT", b"PATCH", b"GET", b"delete", b"CONNECT", b"X" * 300])
+            return r.choice(
+                [b"DELETE", b"PUT", b"PATCH", b"GET", b"delete", b"CONNECT", b"X" * 300]
+            )
         if x < 0.9:
             return self.token(r.choice([100, 4096, 70000]), 70000, ALNUM)
         return pick(r, bytes(range(0x20, 0x7F)), r.randint(1, 40))
@@ -178,10 +182,14 @@ class DynGrammar(grammar.Grammar):
             b = bytearray(sess)
             for _ in range(r.randint(1, 3)):
                 i = r.randrange(len(b))
-                b[i] = r.choice(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+                b[i] = r.choice(
+                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
+                )
             v = bytes(b)  # tampered
         elif x < 0.6:
-            v = b"SFMyNTY." + self.token(10, 200, ALNUM) + b"." + self.token(0, 60, ALNUM)  # foreign
+            v = (
+                b"SFMyNTY." + self.token(10, 200, ALNUM) + b"." + self.token(0, 60, ALNUM)
+            )  # foreign
         elif x < 0.7:
             v = self.token(r.choice([10, 4000, 5000, 9000]), 9000, ALNUM)  # huge
         else:
@@ -192,7 +200,9 @@ class DynGrammar(grammar.Grammar):
             crumbs.append(b"ce=" + (m.encrypted if r.random() < 0.5 else m.encrypted[5:]))
         n = r.choice([0, 1, 5, 199, 200, 201, 400])
         for _ in range(n):
-            crumbs.append(self.token(0, 8, ALNUM) + r.choice([b"=", b"", b"=="]) + self.token(0, 12))
+            crumbs.append(
+                self.token(0, 8, ALNUM) + r.choice([b"=", b"", b"=="]) + self.token(0, 12)
+            )
         if r.random() < 0.2:
             crumbs.append(pick(r, grammar.NOT_CRLF, r.randint(1, 50)))
         r.shuffle(crumbs)
@@ -205,7 +215,10 @@ class DynGrammar(grammar.Grammar):
         r = self.r
         x = r.random()
         if x < 0.3:
-            doc = {self.token(1, 8, ALNUM).decode(): self.token(0, 20, ALNUM).decode() for _ in range(r.randint(0, 30))}
+            doc = {
+                self.token(1, 8, ALNUM).decode(): self.token(0, 20, ALNUM).decode()
+                for _ in range(r.randint(0, 30))
+            }
             return json.dumps(doc).encode()
         if x < 0.45:
             d = r.choice([10, 127, 128, 129, 500, 5000])
@@ -271,12 +284,35 @@ class DynGrammar(grammar.Grammar):
 
     def method_override(self):
         r = self.r
-        form = b"_method=" + self.pct(r.choice([b"DELETE", b"PUT", b"PATCH", b"GET", b"HEAD", b"x" * 200, b"\xff", b"", b"CONNECT", b"delete"]))
+        form = b"_method=" + self.pct(
+            r.choice(
+                [
+                    b"DELETE",
+                    b"PUT",
+                    b"PATCH",
+                    b"GET",
+                    b"HEAD",
+                    b"x" * 200,
+                    b"\xff",
+                    b"",
+                    b"CONNECT",
+                    b"delete",
+                ]
+            )
+        )
         path = r.choice([b"/echo", b"/session", b"/csrf", b"/raise/m", b"/nope"])
         body = form + (b"&" + self.pairs()[:500] if r.random() < 0.5 else b"")
         st = {200, 400, 403, 404, 405, 413}
         return item(
-            request(b"POST", path, [b"Content-Type: application/x-www-form-urlencoded\r\n", b"Content-Length: %d\r\n" % len(body)], body),
+            request(
+                b"POST",
+                path,
+                [
+                    b"Content-Type: application/x-www-form-urlencoded\r\n",
+                    b"Content-Length: %d\r\n" % len(body),
+                ],
+                body,
+            ),
             st,
             "override",
         )
@@ -285,22 +321,64 @@ class DynGrammar(grammar.Grammar):
         r = self.r
         kind = r.choice(["form", "multipart", "json", "lie", "raw"])
         method = r.choice([b"POST", b"POST", b"PUT", b"PATCH", b"DELETE"])
-        path = r.choice([b"/echo", b"/echo/x/y", b"/raw"]) if kind == "raw" else r.choice([b"/echo", b"/echo/a", b"/session", b"/echo/crash"])
+        path = (
+            r.choice([b"/echo", b"/echo/x/y", b"/raw"])
+            if kind == "raw"
+            else r.choice([b"/echo", b"/echo/a", b"/session", b"/echo/crash"])
+        )
         hdrs = []
         if kind == "form":
             body = self.pairs()
-            hdrs.append(b"Content-Type: application/x-www-form-urlencoded" + r.choice([b"", b"; charset=utf-8", b"; charset=latin1"]) + b"\r\n")
+            hdrs.append(
+                b"Content-Type: application/x-www-form-urlencoded"
+                + r.choice([b"", b"; charset=utf-8", b"; charset=latin1"])
+                + b"\r\n"
+            )
         elif kind == "multipart":
             bnd, body = self.multipart()
             q = r.random()
             b2 = bnd if q < 0.9 else (b"" if q < 0.95 else bnd + b"x")
-            hdrs.append(b"Content-Type: multipart/" + r.choice([b"form-data", b"form-data", b"mixed"]) + b"; boundary=" + (b'"' + b2 + b'"' if r.random() < 0.2 else b2) + b"\r\n")
+            hdrs.append(
+                b"Content-Type: multipart/"
+                + r.choice([b"form-data", b"form-data", b"mixed"])
+                + b"; boundary="
+                + (b'"' + b2 + b'"' if r.random() < 0.2 else b2)
+                + b"\r\n"
+            )
         elif kind == "json":
             body = self.json_body()
-            hdrs.append(b"Content-Type: " + r.choice([b"application/json", b"application/vnd.x+json", b"application/json; charset=utf-8"]) + b"\r\n")
+            hdrs.append(
+                b"Content-Type: "
+                + r.choice(
+                    [
+                        b"application/json",
+                        b"application/vnd.x+json",
+                        b"application/json; charset=utf-8",
+                    ]
+                )
+                + b"\r\n"
+            )
         elif kind == "lie":
             body = r.choice([self.json_body, self.pairs, lambda: self.multipart()[1]])()
-            hdrs.append(b"Content-Type: " + r.choice([b"application/json", b"application/x-www-form-urlencoded", b"multipart/form-data", b"multipart/form-data; boundary=", b"text/plain", b"application/xml", b"", b"*/*", b"multipart/form-data; boundary=\"unterminated", b"application/json;;;", pick(r, grammar.VCHAR, 20)]) + b"\r\n")
+            hdrs.append(
+                b"Content-Type: "
+                + r.choice(
+                    [
+                        b"application/json",
+                        b"application/x-www-form-urlencoded",
+                        b"multipart/form-data",
+                        b"multipart/form-data; boundary=",
+                        b"text/plain",
+                        b"application/xml",
+                        b"",
+                        b"*/*",
+                        b'multipart/form-data; boundary="unterminated',
+                        b"application/json;;;",
+                        pick(r, grammar.VCHAR, 20),
+                    ]
+                )
+                + b"\r\n"
+            )
         else:
             body = pick(r, bytes(range(256)), r.choice([0, 100, 70000]))
             if r.random() < 0.5:
@@ -310,7 +388,12 @@ class DynGrammar(grammar.Grammar):
         chunked = r.random() < 0.2
         if chunked:
             hdrs.append(b"Transfer-Encoding: chunked\r\n")
-            data = request(method, path + (b"?" + self.query()[:300] if r.random() < 0.2 else b""), hdrs, self.chunked(body)[0])
+            data = request(
+                method,
+                path + (b"?" + self.query()[:300] if r.random() < 0.2 else b""),
+                hdrs,
+                self.chunked(body)[0],
+            )
         else:
             hdrs.append(b"Content-Length: %d\r\n" % len(body))
             data = request(method, path, hdrs, body)
@@ -336,7 +419,9 @@ class DynGrammar(grammar.Grammar):
         path = r.choice([b"/cookie", b"/session", b"/fwd/session", b"/echo", b"/csrf"])
         v = self.pct(self.val()[:200]) if r.random() < 0.7 else b""
         target = path + (b"?v=" + v if path == b"/cookie" and v else b"")
-        return item(request(b"GET", target, [self.cookie_header()]), {200, 400, 413, 414, 431}, "cookie")
+        return item(
+            request(b"GET", target, [self.cookie_header()]), {200, 400, 413, 414, 431}, "cookie"
+        )
 
     def session_request(self):
         r = self.r
@@ -344,11 +429,28 @@ class DynGrammar(grammar.Grammar):
         hdrs = [self.cookie_header()]
         if x < 0.5:
             body = self.pairs()[:2000]
-            return item(request(b"POST", b"/session", hdrs + [b"Content-Type: application/x-www-form-urlencoded\r\n", b"Content-Length: %d\r\n" % len(body)], body), {200, 400, 413, 431}, "session-put")
+            return item(
+                request(
+                    b"POST",
+                    b"/session",
+                    hdrs
+                    + [
+                        b"Content-Type: application/x-www-form-urlencoded\r\n",
+                        b"Content-Length: %d\r\n" % len(body),
+                    ],
+                    body,
+                ),
+                {200, 400, 413, 431},
+                "session-put",
+            )
         if x < 0.7:
             return item(request(b"DELETE", b"/session", hdrs), {200, 400, 431}, "session-drop")
         if x < 0.8:
-            return item(request(b"POST", b"/session/renew", hdrs + [b"Content-Length: 0\r\n"]), {200, 400, 431}, "session-renew")
+            return item(
+                request(b"POST", b"/session/renew", hdrs + [b"Content-Length: 0\r\n"]),
+                {200, 400, 431},
+                "session-renew",
+            )
         return item(request(b"GET", b"/session", hdrs), {200, 400, 431}, "session-get")
 
     def csrf_request(self):
@@ -356,7 +458,11 @@ class DynGrammar(grammar.Grammar):
         sess, tok = r.choice(self.m.sessions)
         x = r.random()
         good_cookie = r.random() < 0.7
-        cookie = b"Cookie: _soak_session=" + (sess if good_cookie else r.choice(self.m.sessions)[0][:-2]) + b"\r\n"
+        cookie = (
+            b"Cookie: _soak_session="
+            + (sess if good_cookie else r.choice(self.m.sessions)[0][:-2])
+            + b"\r\n"
+        )
         if x < 0.3:
             t = tok  # the right token (unless the session is not its own)
         elif x < 0.45:
@@ -376,7 +482,11 @@ class DynGrammar(grammar.Grammar):
             body = b'{"_csrf_token":"' + t + b'"}'
             hdrs.append(b"Content-Type: application/json\r\n")
         elif t is not None:
-            body = b"_csrf_token=" + self.pct(t) + (b"&" + self.pairs()[:300] if r.random() < 0.3 else b"")
+            body = (
+                b"_csrf_token="
+                + self.pct(t)
+                + (b"&" + self.pairs()[:300] if r.random() < 0.3 else b"")
+            )
             hdrs.append(b"Content-Type: application/x-www-form-urlencoded\r\n")
         hdrs.append(b"Content-Length: %d\r\n" % len(body))
         method = r.choice([b"POST", b"PUT", b"DELETE", b"PATCH"])
@@ -385,30 +495,99 @@ class DynGrammar(grammar.Grammar):
     def static_path(self):
         r = self.r
         x = r.random()
-        names = list(STATIC_FILES) + [n + ".gz" for n in STATIC_GZ] + [b"sub/", b"sub", b"css", b"missing"]
+        names = (
+            list(STATIC_FILES)
+            + [n + ".gz" for n in STATIC_GZ]
+            + [b"sub/", b"sub", b"css", b"missing"]
+        )
         n = r.choice(names)
         n = n.encode() if isinstance(n, str) else n
         if x < 0.5:
             return b"/static/" + n
         if x < 0.6:
-            return b"/static/" + r.choice([b"../", b"..%2f", b"%2e%2e/", b"%2E%2E%2F", b"..\\", b"..%5c", b".%2e/", b"%252e%252e/"]) * r.randint(1, 6) + r.choice([b"etc/passwd", b"CMakeLists.txt", n])
+            return (
+                b"/static/"
+                + r.choice(
+                    [
+                        b"../",
+                        b"..%2f",
+                        b"%2e%2e/",
+                        b"%2E%2E%2F",
+                        b"..\\",
+                        b"..%5c",
+                        b".%2e/",
+                        b"%252e%252e/",
+                    ]
+                )
+                * r.randint(1, 6)
+                + r.choice([b"etc/passwd", b"CMakeLists.txt", n])
+            )
         if x < 0.7:
-            return b"/static/" + n + r.choice([b"%00", b"%00.txt", b"\\..\\x", b"/.", b"/..", b"//", b"%2f", b"?vsn=1", b"#frag", b"%", b"%zz"])
+            return (
+                b"/static/"
+                + n
+                + r.choice(
+                    [
+                        b"%00",
+                        b"%00.txt",
+                        b"\\..\\x",
+                        b"/.",
+                        b"/..",
+                        b"//",
+                        b"%2f",
+                        b"?vsn=1",
+                        b"#frag",
+                        b"%",
+                        b"%zz",
+                    ]
+                )
+            )
         if x < 0.8:
             return b"/static/" + (self.token(1, 255, ALNUM) + b"/") * r.randint(1, 200)
         if x < 0.9:
             return b"/static/" + self.token(200, 8000, ALNUM)
-        return b"/static" + r.choice([b"", b"/", b"//a.txt", b"/./a.txt", b"/sub/../a.txt", b"/%2e/a.txt", b"/.gz", b"/a.txt.gz.gz"])
+        return b"/static" + r.choice(
+            [
+                b"",
+                b"/",
+                b"//a.txt",
+                b"/./a.txt",
+                b"/sub/../a.txt",
+                b"/%2e/a.txt",
+                b"/.gz",
+                b"/a.txt.gz.gz",
+            ]
+        )
 
     def range_value(self):
         r = self.r
-        return r.choice([
-            b"bytes=0-0", b"bytes=0-99", b"bytes=-10", b"bytes=100-", b"bytes=5-1", b"bytes=0-99999999",
-            b"bytes=99999999-", b"bytes=18446744073709551615-18446744073709551616",
-            b"bytes=-99999999999999999999999", b"bytes=0-1,2-3,4-5", b"bytes=" + b",".join(b"%d-%d" % (i, i) for i in range(r.randint(2, 300))),
-            b"bytes=", b"bytes=-", b"bytes=a-b", b"bytes 0-1", b"items=0-1", b"bytes=0-1,", b"bytes=,", b"bytes==0-1",
-            b"bytes=-0", b"bytes=0--1", b"bytes=1-0,0-1", pick(r, grammar.VCHAR, 30),
-        ])
+        return r.choice(
+            [
+                b"bytes=0-0",
+                b"bytes=0-99",
+                b"bytes=-10",
+                b"bytes=100-",
+                b"bytes=5-1",
+                b"bytes=0-99999999",
+                b"bytes=99999999-",
+                b"bytes=18446744073709551615-18446744073709551616",
+                b"bytes=-99999999999999999999999",
+                b"bytes=0-1,2-3,4-5",
+                b"bytes=" + b",".join(b"%d-%d" % (i, i) for i in range(r.randint(2, 300))),
+                b"bytes=",
+                b"bytes=-",
+                b"bytes=a-b",
+                b"bytes 0-1",
+                b"items=0-1",
+                b"bytes=0-1,",
+                b"bytes=,",
+                b"bytes==0-1",
+                b"bytes=-0",
+                b"bytes=0--1",
+                b"bytes=1-0,0-1",
+                pick(r, grammar.VCHAR, 30),
+            ]
+        )
 
     def static_request(self):
         r = self.r
@@ -416,15 +595,60 @@ class DynGrammar(grammar.Grammar):
         if r.random() < 0.5:
             hdrs.append(b"Range: " + self.range_value() + b"\r\n")
             if r.random() < 0.3:
-                hdrs.append(b"If-Range: " + r.choice([b'"x"', b"Wed, 21 Oct 2015 07:28:00 GMT", b"garbage", b'W/"x"']) + b"\r\n")
+                hdrs.append(
+                    b"If-Range: "
+                    + r.choice([b'"x"', b"Wed, 21 Oct 2015 07:28:00 GMT", b"garbage", b'W/"x"'])
+                    + b"\r\n"
+                )
         if r.random() < 0.4:
-            hdrs.append(b"If-None-Match: " + r.choice([b"*", b'"abc"', b'W/"abc", "def"', b'"', b",,,", b'"' + self.token(0, 5000, ALNUM), pick(r, grammar.VCHAR, 40)]) + b"\r\n")
+            hdrs.append(
+                b"If-None-Match: "
+                + r.choice(
+                    [
+                        b"*",
+                        b'"abc"',
+                        b'W/"abc", "def"',
+                        b'"',
+                        b",,,",
+                        b'"' + self.token(0, 5000, ALNUM),
+                        pick(r, grammar.VCHAR, 40),
+                    ]
+                )
+                + b"\r\n"
+            )
         if r.random() < 0.3:
-            hdrs.append(b"If-Modified-Since: " + r.choice([b"Wed, 21 Oct 2015 07:28:00 GMT", b"Wed, 21 Oct 2099 07:28:00 GMT", b"garbage", b"Sunday, 06-Nov-94 08:49:37 GMT", b"Sun Nov  6 08:49:37 1994", b"", b"Wed, 32 Foo 99999 99:99:99 GMT"]) + b"\r\n")
+            hdrs.append(
+                b"If-Modified-Since: "
+                + r.choice(
+                    [
+                        b"Wed, 21 Oct 2015 07:28:00 GMT",
+                        b"Wed, 21 Oct 2099 07:28:00 GMT",
+                        b"garbage",
+                        b"Sunday, 06-Nov-94 08:49:37 GMT",
+                        b"Sun Nov  6 08:49:37 1994",
+                        b"",
+                        b"Wed, 32 Foo 99999 99:99:99 GMT",
+                    ]
+                )
+                + b"\r\n"
+            )
         if r.random() < 0.2:
             hdrs.append(b"If-Match: " + r.choice([b"*", b'"nope"', b"garbage"]) + b"\r\n")
         if r.random() < 0.3:
-            hdrs.append(b"Accept-Encoding: " + r.choice([b"gzip", b"gzip;q=0", b"br, gzip", b"*", b"identity;q=0", pick(r, grammar.VCHAR, 20)]) + b"\r\n")
+            hdrs.append(
+                b"Accept-Encoding: "
+                + r.choice(
+                    [
+                        b"gzip",
+                        b"gzip;q=0",
+                        b"br, gzip",
+                        b"*",
+                        b"identity;q=0",
+                        pick(r, grammar.VCHAR, 20),
+                    ]
+                )
+                + b"\r\n"
+            )
         head = r.random() < 0.15
         m = b"HEAD" if head else r.choice([b"GET", b"GET", b"GET", b"POST", b"OPTIONS"])
         st = {200, 206, 301, 304, 400, 404, 405, 412, 414, 416, 431}
@@ -436,14 +660,30 @@ class DynGrammar(grammar.Grammar):
         if x < 0.3:
             return item(request(b"GET", b"/raise/" + self.token(1, 30, ALNUM)), {500}, "raise")
         if x < 0.5:
-            code = r.choice([b"400", b"404", b"418", b"499", b"500", b"200", b"x", b"99999999999999999999"])
+            code = r.choice(
+                [b"400", b"404", b"418", b"499", b"500", b"200", b"x", b"99999999999999999999"]
+            )
             return item(request(b"GET", b"/status/" + code), set(range(400, 500)), "status")
         if x < 0.7:
-            return item(request(b"GET", b"/csrf", [self.cookie_header()] if r.random() < 0.5 else []), {200, 400, 431}, "csrf-token")
+            return item(
+                request(b"GET", b"/csrf", [self.cookie_header()] if r.random() < 0.5 else []),
+                {200, 400, 431},
+                "csrf-token",
+            )
         if x < 0.8:
-            path = b"/" + b"/".join(self.token(1, 5, ALNUM) for _ in range(r.choice([1, 127, 128, 129, 500])))
+            path = b"/" + b"/".join(
+                self.token(1, 5, ALNUM) for _ in range(r.choice([1, 127, 128, 129, 500]))
+            )
             return item(request(b"GET", path), {404, 414}, "segments")
-        return item(request(r.choice([b"GET", b"POST", b"PUT", b"OPTIONS", b"PATCH"]), r.choice([b"/nope", b"/session", b"/raw/x", b"/cookie"]) , [b"Content-Length: 0\r\n"]), {200, 400, 404, 405}, "route")
+        return item(
+            request(
+                r.choice([b"GET", b"POST", b"PUT", b"OPTIONS", b"PATCH"]),
+                r.choice([b"/nope", b"/session", b"/raw/x", b"/cookie"]),
+                [b"Content-Length: 0\r\n"],
+            ),
+            {200, 400, 404, 405},
+            "route",
+        )
 
     def hello(self):
         return item(request(b"GET", b"/"), {200}, "hello", body=HELLO)
@@ -458,18 +698,41 @@ class DynGrammar(grammar.Grammar):
         echo = it.data.split(b" ", 2)[1:2] == [b"/echo"]
         answers = [
             Status(
-                {200, 404, 405} if a.status in (200, 404) else {a.status, 200} if echo else {a.status},
+                {200, 404, 405}
+                if a.status in (200, 404)
+                else {a.status, 200}
+                if echo
+                else {a.status},
                 end=a.end,
                 head=a.head,
             )
             for a in it.answers
         ]
-        return Item(it.data, answers, "http-" + it.kind, head=it.head, interim="optional", optional=it.optional, last=it.last)
+        return Item(
+            it.data,
+            answers,
+            "http-" + it.kind,
+            head=it.head,
+            interim="optional",
+            optional=it.optional,
+            last=it.last,
+        )
 
     def dyn_request(self):
         r = self.r
         f = r.choices(
-            [self.body_request, self.query_request, self.cookie_request, self.session_request, self.csrf_request, self.static_request, self.method_override, self.misc, self.hello, self.broken_http],
+            [
+                self.body_request,
+                self.query_request,
+                self.cookie_request,
+                self.session_request,
+                self.csrf_request,
+                self.static_request,
+                self.method_override,
+                self.misc,
+                self.hello,
+                self.broken_http,
+            ],
             weights=[25, 12, 8, 10, 10, 15, 5, 5, 5, 5],
         )[0]
         it = f()
@@ -505,7 +768,11 @@ def client(g):
         cut = min(cut, data_len)
     p = Plan("dynamo", items, ending, cut=cut)
     p.segments = segments(r, p.data[:cut], _bounds(items))
-    p.wait = {"slowread": r.uniform(0.2, 2.0), "reset": r.uniform(0, 0.05), "noread": r.uniform(0.05, 1.5)}.get(ending, 0.0)
+    p.wait = {
+        "slowread": r.uniform(0.2, 2.0),
+        "reset": r.uniform(0, 0.05),
+        "noread": r.uniform(0.05, 1.5),
+    }.get(ending, 0.0)
     if ending == "reset-response":
         p.read_before_reset = r.randint(1, 150)  # within the first answer's head
     p.deadline = 20 + sum(d for d, _ in p.segments) + p.wait + 3 * len(p.data) / (1 << 20)
@@ -519,7 +786,11 @@ def batch(seed, b, max_clients, avoid=(), material=None):
     plans = []
     for k in range(n):
         cr = random.Random("%s:dyn:%d:%d" % (seed, b, k))
-        p = client(DynGrammar(cr, material or Material(), 4 << 20 if cr.random() < 0.05 else 1 << 20, avoid))
+        p = client(
+            DynGrammar(
+                cr, material or Material(), 4 << 20 if cr.random() < 0.05 else 1 << 20, avoid
+            )
+        )
         p.start = cr.uniform(0, 0.3)
         plans.append(p)
     return "dynamo", plans

@@ -20,9 +20,10 @@ in pipelines with splits, delays, half-closes and resets.
 Each answer must have a status that request may get (never a 500 but from the crashing route;
 its body where the request decides it), in order, within its deadline. After every batch, as
 the HTTP soak: no sanitizer report, the server answering GET / within a second, its sockets
-back to their baseline; all its descriptors back to their baseline and the upload directory empty (every temporary file removed, however
-the request ended). At the end: RSS bounded, idle CPU ~0, a clean SIGTERM stop without a
-LeakSanitizer report.
+back to their baseline; and all its descriptors back to their baseline, the upload directory
+empty (every temporary file removed, however the request ended). At the end: RSS bounded, idle
+CPU ~0, a clean SIGTERM stop without a LeakSanitizer report. (--minimize works without the
+server's session cookies: it starts its own servers.)
 """
 
 import os
@@ -55,7 +56,11 @@ def upload_reset():
         bnd = b"soakboundary%d" % k
         body = (
             b"--" + bnd + b'\r\nContent-Disposition: form-data; name="f"; filename="f.bin"\r\n'
-            b"Content-Type: application/octet-stream\r\n\r\n" + b"x" * (2 << 20) + b"\r\n--" + bnd + b"--\r\n"
+            b"Content-Type: application/octet-stream\r\n\r\n"
+            + b"x" * (2 << 20)
+            + b"\r\n--"
+            + bnd
+            + b"--\r\n"
         )
         data = dyn_grammar.request(
             b"POST",
@@ -68,7 +73,9 @@ def upload_reset():
         )
         if k < 20:
             it = dyn_grammar.item(data, {200}, "upload")
-            p = Plan("upload-reset", [it], "reset", cut=len(data) // 2 + k * 1000, wait=0.05 * (k % 4))
+            p = Plan(
+                "upload-reset", [it], "reset", cut=len(data) // 2 + k * 1000, wait=0.05 * (k % 4)
+            )
         else:
             p = Plan("upload-crash", [dyn_grammar.item(data, {500}, "upload-crash")])
         out.append(p)
@@ -123,7 +130,10 @@ class DynSoak(http_soak.Soak):
             sessions.append((c, body))
         head, _ = self.ask(b"GET /cookie?v=soak HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         m = dyn_grammar.Material(sessions, cookie_of(head, b"cs"), cookie_of(head, b"ce"))
-        self.say("material: %d session cookies of %s bytes" % (len(sessions), [len(c) for c, _ in sessions]))
+        self.say(
+            "material: %d session cookies of %s bytes"
+            % (len(sessions), [len(c) for c, _ in sessions])
+        )
         return m
 
     def ask(self, req):

@@ -118,7 +118,9 @@ class Soak:
 
     def start_server(self):
         self.server.start()
-        err = probe(self.server.port, 5.0, self.probe_want)  # the first answer warms up a cold ASan binary
+        err = probe(
+            self.server.port, 5.0, self.probe_want
+        )  # the first answer warms up a cold ASan binary
         if err:
             raise RuntimeError(err)
         self.base_sockets = self.wait_sockets(None, 5.0)
@@ -278,7 +280,9 @@ class Soak:
         names = a.scenario or ([] if a.no_named else list(self.named))
         for n in names:
             for i in range(a.repeat):
-                yield "scenario %s%s" % (n, " #%d" % (i + 1) if a.repeat > 1 else ""), self.named[n](), [
+                yield "scenario %s%s" % (n, " #%d" % (i + 1) if a.repeat > 1 else ""), self.named[
+                    n
+                ](), [
                     "--scenario",
                     n,
                 ], None
@@ -378,7 +382,9 @@ class Soak:
         b, _, k = self.args.minimize.partition(".")
         plan = self.batch(self.seed, int(b), self.args.clients, self.args.avoid)[1][int(k)]
         plan.start = 0.0
-        got = minimize.minimize(self.args.server, self.log_path, plan, self.say)
+        got = minimize.minimize(
+            self.args.server, self.log_path, plan, self.say, self.env(), self.probe_want
+        )
         if not self.args.log:
             os.unlink(self.log_path)  # the tries' logs: the reproducer says what matters
         if not got:

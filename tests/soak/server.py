@@ -1,7 +1,7 @@
 """
-The server under test (tests/bench/http_hello, tests/soak/dynamo_soak_server) on an ephemeral port of 127.0.0.1, its stderr in
-a log file (watched for sanitizer reports), and what /proc says of it (socket descriptors,
-RSS, CPU time).
+The server under test (tests/bench/http_hello, tests/soak/dynamo_soak_server) on an ephemeral
+port of 127.0.0.1, its stderr in a log file (watched for sanitizer reports), and what /proc
+says of it (socket and other descriptors, RSS, CPU time).
 """
 
 import os
