@@ -411,8 +411,20 @@ class DynGrammar(grammar.Grammar):
         r = self.r
         q = self.query()
         path = r.choice([b"/echo", b"/raw", b"/session", b"/cookie", b"/csrf"])
-        hdrs = [self.cookie_header()] if r.random() < 0.3 else []
-        return item(request(b"GET", path + b"?" + q, hdrs), PARAMS_OK, "query")
+        if r.random() < 0.1:  # absolute-form
+            path = b"http://" + r.choice([b"x", b"x:80", b"[::1]:8080", b"a@b"]) + path
+        hdrs = (
+            [self.cookie_header() for _ in range(r.choice([1, 1, 2, 5]))]
+            if r.random() < 0.3
+            else []
+        )
+        head = r.random() < 0.15  # HEAD runs as GET (the head plug), the answer without a body
+        return item(
+            request(b"HEAD" if head else b"GET", path + b"?" + q, hdrs),
+            PARAMS_OK,
+            "query",
+            head=head,
+        )
 
     def cookie_request(self):
         r = self.r
