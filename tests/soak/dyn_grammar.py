@@ -452,7 +452,7 @@ class DynGrammar(grammar.Grammar):
                     ],
                     body,
                 ),
-                {200, 400, 413, 431},
+                {200, 400, 405, 413, 431},  # 405: a _method the route does not take
                 "session-put",
             )
         if x < 0.7:

@@ -28,6 +28,7 @@
  * SIGINT/SIGTERM.
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,7 +132,14 @@ static dyn_conn_t *cookie(dyn_conn_t *conn)
     const char *e = dyn_req_cookie_encrypted(conn, "ce");
     const char *c = dyn_req_cookie(conn, "c");
     if (v) {
-        conn = dyn_put_resp_cookie(conn, "c", v, NULL);
+        /* a plain cookie takes cookie-octets only (any other byte is the application's 500):
+         * the client's value as it is when it fits, else its length */
+        bool plain = true;
+        for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+            if (*p <= 0x20 || *p >= 0x7f || strchr("\",;\\", *p))
+                plain = false;
+        conn =
+            dyn_put_resp_cookie(conn, "c", plain ? v : dyn_sprintf(conn, "%zu", strlen(v)), NULL);
         conn = dyn_put_resp_cookie_signed(conn, "cs", v, NULL);
         conn = dyn_put_resp_cookie_encrypted(conn, "ce", v, NULL);
     }
