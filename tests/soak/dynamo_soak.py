@@ -26,6 +26,7 @@ CPU ~0, a clean SIGTERM stop without a LeakSanitizer report. (--minimize works w
 server's session cookies: it starts its own servers.)
 """
 
+import gzip
 import os
 import shutil
 import socket
@@ -97,8 +98,6 @@ class DynSoak(http_soak.Soak):
             with open(path, "wb") as f:
                 f.write(data)
             if name in dyn_grammar.STATIC_GZ:
-                import gzip
-
                 with open(path + ".gz", "wb") as f:
                     f.write(gzip.compress(data))
         self.material = None
