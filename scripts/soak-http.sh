@@ -4,16 +4,23 @@
 # random seed (or SEED=N), going on after a failure (the server restarts) and checking a
 # graceful stop (bounded, LeakSanitizer-clean) every 20 batches. Prints each failure with the
 # command that plays it again, then a summary; exit status 1 if anything failed.
-#   usage: scripts/soak-http.sh [MINUTES] [http_soak.py options...]
-# e.g. SEED=42 scripts/soak-http.sh 30 --clients 100
+# With --dynamo first: the Dynamo-level soak instead (tests/soak/dynamo_soak.py against
+# tests/soak/dynamo_soak_server: params, bodies, uploads, cookies, sessions, CSRF, static files).
+#   usage: scripts/soak-http.sh [--dynamo] [MINUTES] [http_soak.py options...]
+# e.g. SEED=42 scripts/soak-http.sh 30 --clients 100; scripts/soak-http.sh --dynamo 10
 set -euo pipefail
 cd "$(dirname "$0")/.."
+SOAK=tests/soak/http_soak.py SERVER=build/asan/tests/bench/http_hello NAME=soak-http
+if [ "${1:-}" = --dynamo ]; then
+  SOAK=tests/soak/dynamo_soak.py SERVER=build/asan/tests/soak/dynamo_soak_server NAME=soak-dynamo
+  shift
+fi
 MINUTES=${1:-30}
 shift || true
 scripts/build.sh asan >/dev/null
-LOG=build/soak-http.log
+LOG=build/$NAME.log
 : > "$LOG"
-echo "soak-http: $MINUTES min, server log in $LOG"
-exec python3 tests/soak/http_soak.py --server build/asan/tests/bench/http_hello \
+echo "$NAME: $MINUTES min, server log in $LOG"
+exec python3 "$SOAK" --server "$SERVER" \
   --duration $((MINUTES * 60)) --keep-going --stop-every 20 --log "$LOG" \
   ${SEED:+--seed "$SEED"} "$@"

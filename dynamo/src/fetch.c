@@ -156,7 +156,9 @@ __attribute__((noreturn)) static void raise_decode(dyn_conn_t *c, int rc, const 
     if (rc == DYN_ELIMIT)
         dyn_raise(c, 413, "%s: past a limit of the Dynamo%s%s", what, detail[0] ? ": " : "",
                   detail);
-    dyn_raise(c, 400, "%s: %s%s%s", what, dyn_strerror(rc), detail[0] ? ": " : "", detail);
+    if (detail[0]) /* the decoder's own words: "invalid JSON at line 1, column 5: ..." */
+        dyn_raise(c, 400, "%s: %s", what, detail);
+    dyn_raise(c, 400, "%s: %s", what, dyn_strerror(rc));
 }
 
 /* ---- params -------------------------------------------------------------------------------------

@@ -59,6 +59,24 @@ RSS_SLACK_RATIO = 0.5
 
 
 class Soak:
+    """The run: steps, checks, the end. dynamo_soak.py's DynSoak changes what it plays
+    (batch, named, probe_want, env) and adds checks (extra_checks)."""
+
+    named = NAMED  # the named scenarios
+    probe_want = None  # the probe's answer: http_hello's
+
+    def batch(self, seed, b, clients, avoid):
+        return batch(seed, b, clients, avoid)
+
+    def env(self):
+        """More of the server's environment."""
+        return {}
+
+    def extra_checks(self, where, replay):
+        """More checks after a step (the server alive and its sockets back): False if one
+        failed (reported)."""
+        return True
+
     def __init__(self, args):
         self.args = args
         self.seed = args.seed
@@ -69,7 +87,7 @@ class Soak:
         if not self.log_path and not args.show:  # kept when something failed, else removed
             fd, self.log_path = tempfile.mkstemp(prefix="http-soak-", suffix=".log")
             os.close(fd)
-        self.server = Server(args.server, args.schedulers, self.log_path)
+        self.server = Server(args.server, args.schedulers, self.log_path, self.env())
         self.t0 = time.monotonic()
         self.rss_ref = None
         self.rss_peak = 0
@@ -100,7 +118,9 @@ class Soak:
 
     def start_server(self):
         self.server.start()
-        err = probe(self.server.port, 5.0)  # the first answer warms up a cold ASan binary
+        err = probe(
+            self.server.port, 5.0, self.probe_want
+        )  # the first answer warms up a cold ASan binary
         if err:
             raise RuntimeError(err)
         self.base_sockets = self.wait_sockets(None, 5.0)
@@ -158,7 +178,7 @@ class Soak:
         other = [l for l in log.splitlines() if l.strip() and "listening on" not in l]
         if other:
             self.say("server stderr: " + " | ".join(other[:5]))
-        err = probe(srv.port, 1.0)
+        err = probe(srv.port, 1.0, self.probe_want)
         if err:
             self.fail(where, err, replay)
             ok = False
@@ -172,6 +192,7 @@ class Soak:
                 replay,
             )
             ok = False
+        ok = self.extra_checks(where, replay) and ok
         rss = srv.rss_kib()
         self.rss_peak = max(self.rss_peak, rss)
         if self.rss_ref is None and where.startswith("batch"):
@@ -246,7 +267,7 @@ class Soak:
         a = self.args
         if a.replay:
             b, _, k = a.replay.partition(".")
-            flavor, plans = batch(self.seed, int(b), a.clients, a.avoid)
+            flavor, plans = self.batch(self.seed, int(b), a.clients, a.avoid)
             if k:
                 yield "batch %s (%s)" % (b, flavor), [[plans[int(k)]]], ["--replay", a.replay], [
                     a.replay
@@ -256,17 +277,19 @@ class Soak:
                     "%s.%d" % (b, i) for i in range(len(plans))
                 ]
             return
-        names = a.scenario or ([] if a.no_named else list(NAMED))
+        names = a.scenario or ([] if a.no_named else list(self.named))
         for n in names:
             for i in range(a.repeat):
-                yield "scenario %s%s" % (n, " #%d" % (i + 1) if a.repeat > 1 else ""), NAMED[n](), [
+                yield "scenario %s%s" % (n, " #%d" % (i + 1) if a.repeat > 1 else ""), self.named[
+                    n
+                ](), [
                     "--scenario",
                     n,
                 ], None
         if a.scenario:
             return
         for b in range(a.batches):
-            flavor, plans = batch(self.seed, b, a.clients, a.avoid)
+            flavor, plans = self.batch(self.seed, b, a.clients, a.avoid)
             yield "batch %d (%s)" % (b, flavor), [plans], ["--replay", str(b)], [
                 "%d.%d" % (b, i) for i in range(len(plans))
             ]
@@ -357,9 +380,11 @@ class Soak:
 
     def minimize(self):
         b, _, k = self.args.minimize.partition(".")
-        plan = batch(self.seed, int(b), self.args.clients, self.args.avoid)[1][int(k)]
+        plan = self.batch(self.seed, int(b), self.args.clients, self.args.avoid)[1][int(k)]
         plan.start = 0.0
-        got = minimize.minimize(self.args.server, self.log_path, plan, self.say)
+        got = minimize.minimize(
+            self.args.server, self.log_path, plan, self.say, self.env(), self.probe_want
+        )
         if not self.args.log:
             os.unlink(self.log_path)  # the tries' logs: the reproducer says what matters
         if not got:
@@ -433,11 +458,11 @@ class Soak:
             )
 
 
-def main():
+def main(soak_cls=Soak, doc=__doc__, what="http_hello"):
     ap = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+        description=doc.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--server", required=True, help="the http_hello binary (ASan build)")
+    ap.add_argument("--server", required=True, help="the %s binary (ASan build)" % what)
     ap.add_argument("--seed", default=None, help="the run's seed (default: a random one)")
     ap.add_argument("--batches", type=int, default=1000000, help="random batches at most")
     ap.add_argument("--duration", type=float, default=60, help="no new step after S seconds")
@@ -446,7 +471,7 @@ def main():
     ap.add_argument(
         "--scenario",
         action="append",
-        choices=sorted(NAMED),
+        choices=sorted(soak_cls.named),
         help="play this named scenario only (repeatable)",
     )
     ap.add_argument("--repeat", type=int, default=1, help="times each named scenario is played")
@@ -486,7 +511,7 @@ def main():
         args.seed = str(random.SystemRandom().randrange(1, 1 << 31))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    soak = Soak(args)
+    soak = soak_cls(args)
     if args.show:
         return soak.show()
     if args.minimize:

@@ -14,7 +14,7 @@ from grammar import Plan
 from server import SANITIZER_RE, Server
 
 
-def signature(srv, res, base_sockets):
+def signature(srv, res, base_sockets, want=None):
     """What went wrong, stripped of numbers: the failure to keep while shrinking."""
     log = srv.read_log()
     m = SANITIZER_RE.search(log)
@@ -34,21 +34,21 @@ def signature(srv, res, base_sockets):
         time.sleep(0.05)
     if srv.sockets() > base_sockets:
         return "connection left open"
-    if probe(srv.port, 1.0):
+    if probe(srv.port, 1.0, want):
         return "no answer to GET /"
     return None
 
 
-def trial(binary, log_path, plan):
-    srv = Server(binary, 2, log_path)
+def _trial(binary, log_path, plan, env=None, want=None):
+    srv = Server(binary, 2, log_path, env)
     srv.start()
     try:
-        probe(srv.port, 5.0)
+        probe(srv.port, 5.0, want)
         time.sleep(0.1)
         base = srv.sockets()
         res = asyncio.run(run_wave([plan], srv.port))[0]
         time.sleep(0.2)
-        return signature(srv, res, base)
+        return signature(srv, res, base, want)
     finally:
         srv.kill()
 
@@ -96,7 +96,12 @@ def with_items(plan, items, mode):
     return p
 
 
-def minimize(binary, log_path, plan, say):
+def minimize(binary, log_path, plan, say, env=None, want=None):
+    """env: more of the server's environment; want: the probe's answer (client.probe)."""
+
+    def trial(binary, log_path, plan):
+        return _trial(binary, log_path, plan, env, want)
+
     sig = trial(binary, log_path, with_items(plan, plan.items, "drawn"))
     say("as drawn: %s" % sig)
     if not sig:

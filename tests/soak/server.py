@@ -1,7 +1,7 @@
 """
-The server under test: tests/bench/http_hello on an ephemeral port of 127.0.0.1, its stderr in
-a log file (watched for sanitizer reports), and what /proc says of it (socket descriptors,
-RSS, CPU time).
+The server under test (tests/bench/http_hello, tests/soak/dynamo_soak_server) on an ephemeral
+port of 127.0.0.1, its stderr in a log file (watched for sanitizer reports), and what /proc
+says of it (socket and other descriptors, RSS, CPU time).
 """
 
 import os
@@ -24,15 +24,16 @@ UBSAN_OPTIONS = "print_stacktrace=1:halt_on_error=1"
 
 
 class Server:
-    def __init__(self, binary, schedulers, log_path):
+    def __init__(self, binary, schedulers, log_path, env=None):
         self.binary, self.schedulers, self.log_path = binary, schedulers, log_path
+        self.env = env or {}  # more of the server's environment
         self.proc = None
         self.port = None
         self.offset = 0
         self.starts = 0
 
     def start(self, timeout=20.0):
-        env = dict(os.environ)
+        env = dict(os.environ, **self.env)
         env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":" + ASAN_OPTIONS).lstrip(":")
         env["UBSAN_OPTIONS"] = (env.get("UBSAN_OPTIONS", "") + ":" + UBSAN_OPTIONS).lstrip(":")
         with open(self.log_path, "ab") as log:
@@ -85,11 +86,15 @@ class Server:
 
     def sockets(self):
         """Socket descriptors the server holds (listening ones included)."""
+        return self.fds("socket:")
+
+    def fds(self, prefix=""):
+        """Descriptors the server holds whose target starts with prefix (all: "")."""
         n = 0
         try:
             for fd in os.listdir(self._proc("fd")):
                 try:
-                    if os.readlink(self._proc("fd/" + fd)).startswith("socket:"):
+                    if os.readlink(self._proc("fd/" + fd)).startswith(prefix):
                         n += 1
                 except OSError:
                     pass
