@@ -18,16 +18,15 @@
  * session and updates a counter in it, beside GET / (scripts/bench-session.sh measures the
  * difference of their CPU per request).
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "dynamo/dynamo.h"
 #include "dynamo/fetch.h"
 #include "dynamo/session.h"
 #include "dynamo/static.h"
+#include "serve.h"
 
 #ifndef DYN_BENCH_STATIC_DIR
 #define DYN_BENCH_STATIC_DIR "priv/static"
@@ -118,30 +117,11 @@ static dyn_dynamo_t bench = {
     DYN_PLUGS(plugs),
 };
 
-static void on_signal(int sig)
-{
-    (void)sig;
-    act_system_request_stop(0);
-}
-
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: dynamo_bench PORT [SCHEDULERS]\n");
-        return 2;
-    }
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    act_config_t ac = {.schedulers = argc > 2 ? (unsigned)atoi(argv[2]) : 0};
-    int rc = act_system_start(&ac);
-    if (rc) {
-        fprintf(stderr, "dynamo_bench: %s\n", act_strerror(rc));
-        return 1;
-    }
-    bench.port = (uint16_t)atoi(argv[1]);
+    uint16_t port = serve_start("dynamo_bench", argc, argv);
+    int rc;
+    bench.port = port;
     if (getenv("DYN_BENCH_STATIC"))
         static_opts.from = getenv("DYN_BENCH_STATIC");
     const char *sess = getenv("DYN_BENCH_SESSION");
@@ -160,8 +140,6 @@ int main(int argc, char **argv)
         act_system_stop();
         return 1;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
     dyn_info_t info;
     dyn_info("bench", &info);
     fprintf(stderr, "dynamo_bench: listening on 127.0.0.1:%u, %u schedulers, %zu routes\n",

@@ -12,14 +12,13 @@
  * SIGINT/SIGTERM. HTTP_ACCEPT=single|reuseport picks the accept mode (the default is the
  * server's).
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "actor/act.h"
 #include "http/http.h"
+#include "serve.h"
 
 static void hello(http_req_t *req, void *arg)
 {
@@ -60,31 +59,11 @@ static void hello(http_req_t *req, void *arg)
     http_resp_send(req, 404, "Not Found\n", 10);
 }
 
-static void on_signal(int sig)
-{
-    (void)sig;
-    act_system_request_stop(0);
-}
-
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: http_hello PORT [SCHEDULERS]\n");
-        return 2;
-    }
-    /* Room for the idle-connection benchmark's 10,000 connections. */
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    act_config_t ac = {.schedulers = argc > 2 ? (unsigned)atoi(argv[2]) : 0};
-    int rc = act_system_start(&ac);
-    if (rc) {
-        fprintf(stderr, "http_hello: %s\n", act_strerror(rc));
-        return 1;
-    }
-    http_config_t cfg = {.port = (uint16_t)atoi(argv[1]), .handler = hello};
+    uint16_t port = serve_start("http_hello", argc, argv);
+    int rc;
+    http_config_t cfg = {.port = port, .handler = hello};
     const char *mode = getenv("HTTP_ACCEPT");
     if (mode && strcmp(mode, "single") == 0)
         cfg.accept_mode = HTTP_ACCEPT_SINGLE;
@@ -97,8 +76,6 @@ int main(int argc, char **argv)
         act_system_stop();
         return 1;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
     fprintf(stderr, "http_hello: listening on 127.0.0.1:%u, %u schedulers\n", http_server_port(srv),
             act_sched_count());
     act_system_wait();

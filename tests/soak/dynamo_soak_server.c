@@ -27,13 +27,12 @@
  * in the prod environment, prints "listening on 127.0.0.1:PORT" on stderr; stops gracefully on
  * SIGINT/SIGTERM.
  */
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
+#include "../bench/serve.h"
 #include "dynamo/dynamo.h"
 
 /* ---- the digest of what a request parsed ------------------------------------------------- */
@@ -255,30 +254,11 @@ static dyn_dynamo_t soak = {
     DYN_PLUGS(plugs),
 };
 
-static void on_signal(int sig)
-{
-    (void)sig;
-    act_system_request_stop(0);
-}
-
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: dynamo_soak_server PORT [SCHEDULERS]\n");
-        return 2;
-    }
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    act_config_t ac = {.schedulers = argc > 2 ? (unsigned)atoi(argv[2]) : 0};
-    int rc = act_system_start(&ac);
-    if (rc) {
-        fprintf(stderr, "dynamo_soak_server: %s\n", act_strerror(rc));
-        return 1;
-    }
-    soak.port = (uint16_t)atoi(argv[1]);
+    uint16_t port = serve_start("dynamo_soak_server", argc, argv);
+    int rc;
+    soak.port = port;
     if (getenv("DYN_SOAK_STATIC"))
         static_opts.from = getenv("DYN_SOAK_STATIC");
     if (getenv("DYN_SOAK_UPLOADS"))
@@ -290,8 +270,6 @@ int main(int argc, char **argv)
         act_system_stop();
         return 1;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
     dyn_info_t info;
     dyn_info("soak", &info);
     fprintf(stderr, "dynamo_soak_server: listening on 127.0.0.1:%u, %u schedulers\n", info.port,
