@@ -24,6 +24,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "../buf_int.h"
 #include "../conn_int.h"
 #include "../pipeline_int.h"
 #include "../static_int.h"
@@ -527,19 +528,16 @@ static dyn_conn_t *to_directory(dyn_conn_t *c)
     return dyn_halt(r);
 }
 
-/* The decimal digits of v at p, NUL-terminated; returns the end (the NUL). */
+/* The decimal digits of v at p, NUL-terminated (the framework's formatter, buf.c); returns the
+ * end (the NUL). */
 static char *decimal(char *p, uint64_t v)
 {
-    char tmp[20];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        *p++ = tmp[--n];
-    *p = '\0';
-    return p;
+    char tmp[DYN__INT_TEXT_MAX];
+    const char *d = dyn__utoa_back(v, tmp + sizeof tmp);
+    size_t n = (size_t)(tmp + sizeof tmp - d);
+    memcpy(p, d, n);
+    p[n] = '\0';
+    return p + n;
 }
 
 static char *hex(char *p, uint64_t v)
