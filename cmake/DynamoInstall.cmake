@@ -44,7 +44,7 @@ function(dynamo_install)
   # pkg-config: the libraries are static, so everything they need is in Libs and Requires
   # (libuv's headers too: the runtime's public headers include uv.h). A dependency added to a
   # layer goes here as well: the installed-copy e2e test links a program with this file.
-  set(pc_requires "libuv libdw ck jansson libcrypto")
+  set(pc_requires "libuv libdw ck jansson libcrypto libsodium")
   set(pc_libs "-ldynamo -ldynhttp -lactor -lllhttp")
   if(DYN_MALLOC STREQUAL "mimalloc")
     string(APPEND pc_libs " -lmimalloc")

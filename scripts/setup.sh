@@ -9,7 +9,7 @@ set -euo pipefail
 # that loads the exception page in a browser (tests/e2e/browser).
 PKGS=(build-essential cmake ninja-build pkg-config clang-format
       libuv1-dev libck-dev libmimalloc-dev libcriterion-dev node-llhttp
-      libssl-dev libjansson-dev zlib1g-dev libdw-dev curl python3 nodejs chromium-headless-shell)
+      libssl-dev libsodium-dev libjansson-dev zlib1g-dev libdw-dev curl python3 nodejs chromium-headless-shell)
 for arg in "$@"; do
   case $arg in
     --bench) PKGS+=(wrk erlang-nox elixir nginx-light h2o python3 util-linux valgrind) ;;

@@ -82,12 +82,12 @@ int dyn__cookies_parse(dyn_map_t *into, const char *header, size_t len, uint32_t
             k++;
         if (k < ne)
             continue; /* a name that is not a token */
-        if (!no_ctl(s + vs, end - vs) || dyn_map_getn(into, s + start, ne - start))
-            continue; /* a control character, or a later duplicate */
+        if (!no_ctl(s + vs, end - vs))
+            continue; /* a control character */
         s[end] = '\0';
         s[ne] = '\0'; /* ne <= the '=' */
-        /* The key is borrowed: s lives in the map's arena. */
-        if (dyn__map_put_borrowed(into, s + start, ne - start, dyn_vstrn(s + vs, end - vs)) != 0)
+        /* The key is borrowed: s lives in the map's arena. A later duplicate is dropped. */
+        if (dyn__map_add_borrowed(into, s + start, ne - start, dyn_vstrn(s + vs, end - vs)) < 0)
             return ACT_ENOMEM;
     }
     return 0;

@@ -11,4 +11,9 @@ void dyn__crypto_set_clock(time_t (*now)(void));
  * the probe finds at the next message. Returns the probe's answer (1 or -1) for 0. Tests only. */
 int dyn__crypto_set_iv_path(int path);
 
+/* Which AES-256-GCM implementation seals and opens (crypto.c, gcm_run): 1 libsodium's, -1
+ * OpenSSL's, 0 as the CPU allows. Returns the one in use, or -1 when 1 was asked and the CPU
+ * lacks AES-NI (OpenSSL's stays). Tests only. */
+int dyn__crypto_set_aead(int which);
+
 #endif

@@ -158,6 +158,10 @@ typedef struct dec {
 
 static int get_varint(dec_t *d, uint64_t *out)
 {
+    if (ACT_LIKELY(d->p < d->end && *d->p < 0x80)) { /* one byte: most lengths and counts */
+        *out = *d->p++;
+        return 0;
+    }
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
         if (d->p == d->end)

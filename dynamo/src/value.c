@@ -232,10 +232,14 @@ static int find(const dyn_map_t *m, const char *key, size_t len)
     return -1;
 }
 
-static int put(dyn_map_t *m, const char *key, size_t key_len, dyn_value_t v, bool copy)
+/* Returns 1 when the key was there and `replace` is false (the map unchanged). */
+static int put(dyn_map_t *m, const char *key, size_t key_len, dyn_value_t v, bool copy,
+               bool replace)
 {
     int i = find(m, key, key_len);
     if (i >= 0) {
+        if (!replace)
+            return 1;
         m->e[i].val = v;
         return 0;
     }
@@ -267,12 +271,17 @@ static int put(dyn_map_t *m, const char *key, size_t key_len, dyn_value_t v, boo
 
 int dyn_map_putn(dyn_map_t *m, const char *key, size_t key_len, dyn_value_t v)
 {
-    return put(m, key, key_len, v, true);
+    return put(m, key, key_len, v, true, true);
 }
 
 int dyn__map_put_borrowed(dyn_map_t *m, const char *key, size_t key_len, dyn_value_t v)
 {
-    return put(m, key, key_len, v, false);
+    return put(m, key, key_len, v, false, true);
+}
+
+int dyn__map_add_borrowed(dyn_map_t *m, const char *key, size_t key_len, dyn_value_t v)
+{
+    return put(m, key, key_len, v, false, false);
 }
 
 int dyn_map_put(dyn_map_t *m, const char *key, dyn_value_t v)

@@ -11,4 +11,7 @@ void dyn__map_truncate(dyn_map_t *m, size_t n);
  * (a compiled route's parameter names outlive every request). */
 int dyn__map_put_borrowed(dyn_map_t *m, const char *key, size_t key_len, dyn_value_t v);
 
+/* The same, but a key already there keeps its value (the first one wins): returns 1 then. */
+int dyn__map_add_borrowed(dyn_map_t *m, const char *key, size_t key_len, dyn_value_t v);
+
 #endif

@@ -32,6 +32,7 @@ static void teardown(void)
     dyn_arena_free(arena);
     dyn__crypto_set_clock(NULL);
     dyn__crypto_set_iv_path(0);
+    dyn__crypto_set_aead(0);
 }
 
 TestSuite(crypto, .init = setup, .fini = teardown, .timeout = TMO(60));
@@ -227,6 +228,46 @@ Test(crypto, encrypted_messages_whichever_way_the_iv_is_set)
         cr_assert_eq(len, 16);
         cr_assert_eq(memcmp(data, "across the paths", 16), 0);
     }
+}
+
+/* The two AES-256-GCM implementations (libsodium's where the CPU has AES-NI, OpenSSL's with
+ * either IV path): each against tampering, and each opening what every other sealed, with a
+ * short purpose and with one too long for the one-call AAD (which OpenSSL's then takes). */
+Test(crypto, encrypted_messages_whichever_aes_gcm_seals_them)
+{
+    int impls[3][2] = {{1, 1}, {-1, 1}, {-1, -1}}; /* {aead, iv path} */
+    int n = dyn__crypto_set_aead(1) == 1 ? 3 : 2;
+    int *from = n == 3 ? impls[0] : impls[1];
+    for (int i = 0; i < n; i++) {
+        dyn__crypto_set_aead(from[2 * i]);
+        dyn__crypto_set_iv_path(from[2 * i + 1]);
+        round_trip_and_tampering(dyn_encrypt, dyn_decrypt);
+    }
+    dyn_keyring_t kr;
+    dyn_keyring_derive(&kr, secret_a, NULL, "salt");
+    char long_purpose[300];
+    memset(long_purpose, 'p', sizeof long_purpose - 1);
+    long_purpose[sizeof long_purpose - 1] = '\0';
+    const char *purposes[] = {"p", long_purpose};
+    for (int pi = 0; pi < 2; pi++)
+        for (int s = 0; s < n; s++)
+            for (int o = 0; o < n; o++) {
+                const char *purpose = purposes[pi];
+                dyn__crypto_set_aead(from[2 * s]);
+                dyn__crypto_set_iv_path(from[2 * s + 1]);
+                char *m = dyn_encrypt(arena, &kr, purpose, "across the implementations", 26, 0);
+                cr_assert(m);
+                dyn__crypto_set_aead(from[2 * o]);
+                dyn__crypto_set_iv_path(from[2 * o + 1]);
+                const void *data;
+                size_t len;
+                cr_assert_eq(dyn_decrypt(arena, &kr, purpose, m, strlen(m), &data, &len), 0,
+                             "sealed by %d, opened by %d, purpose of %zu bytes", s, o,
+                             strlen(purpose));
+                cr_assert_eq(len, 26);
+                cr_assert_eq(memcmp(data, "across the implementations", 26), 0);
+                cr_assert_eq(dyn_decrypt(arena, &kr, "q", m, strlen(m), &data, &len), -EBADMSG);
+            }
 }
 
 static time_t fake_now = 1700000000;
