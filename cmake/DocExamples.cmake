@@ -1,6 +1,7 @@
 # The guides' examples, compiled and linked with the project so they stay true:
 #
-#   dyn_doc_examples(<target> <guide.md>... [EACH] [RUN] [WEB <name>] [LINK <library>...])
+#   dyn_doc_examples(<target> <guide.md>... [EACH] [RUN [ARGS <arg>...]] [WEB <name>]
+#                    [LINK <library>...])
 #
 # Each guide's ```c blocks, in order, make one program, <target>_<guide> (a later block uses what
 # an earlier one declared, as a reader does); each ```eex <name> block is a template <name> of
@@ -12,9 +13,11 @@
 # EACH: every ```c block is a whole program of its own, <target>_<guide>_<n> (n counts the
 # blocks from 1), with its own main: the README's tours.
 # RUN: each program also runs as a ctest entry, docs.<guide> (EACH: docs.<guide>_<n>, label
-# docs), which passes when it exits 0 with no sanitizer report; a guide without a main() that
-# links criterion runs its Test()s under Criterion's main. A block whose fence reads ```c norun
-# (a server that runs until it is stopped) makes its program only compiled.
+# docs), with the ARGS, which passes when it exits 0 with no sanitizer report; a guide without a
+# main() that links criterion runs its Test()s under Criterion's main. A block whose fence reads
+# ```c norun (a server that runs until it is stopped) makes its program only compiled.
+# ```c <path> is an excerpt of the project's file <path>, compiled there: it must appear in that
+# file word for word (configuring fails otherwise), and is not part of the guide's program.
 # WEB <name>: a guide that shows a project's files (its application_router among them, and a
 # Dynamo with `.web = &<name>`) gets the descriptor dynamo_add_web generates of a project's web/
 # (web.h, linked: the endpoint application_router and the guide's templates), so the Dynamo is
@@ -50,14 +53,14 @@ function(_dyn_doc_program target exe stem rel src has_main templates run)
   dyn_target(${exe})
   add_dependencies(${target} ${exe})
   if(run)
-    add_test(NAME docs.${stem} COMMAND ${exe} WORKING_DIRECTORY "${out}")
+    add_test(NAME docs.${stem} COMMAND ${exe} ${D_ARGS} WORKING_DIRECTORY "${out}")
     set_tests_properties(docs.${stem} PROPERTIES LABELS docs TIMEOUT 120
       FAIL_REGULAR_EXPRESSION "Assertion Failed;LeakSanitizer;ERROR: AddressSanitizer;runtime error:")
   endif()
 endfunction()
 
 function(dyn_doc_examples target)
-  cmake_parse_arguments(PARSE_ARGV 1 D "EACH;RUN" "WEB" "LINK")
+  cmake_parse_arguments(PARSE_ARGV 1 D "EACH;RUN" "WEB" "LINK;ARGS")
   if(DYN_SANITIZE MATCHES "thread")
     return()
   endif()
@@ -120,6 +123,17 @@ function(dyn_doc_examples target)
         if(D_EACH)
           string(MAKE_C_IDENTIFIER "${exe}_${nc}" each)
           _dyn_doc_program(${target} ${each} ${stem}_${nc} "${rel}" "${src}" ${has_main} OFF ${run})
+        endif()
+      elseif(info MATCHES "^c ([^ ]+)$")
+        set(file "${PROJECT_SOURCE_DIR}/${CMAKE_MATCH_1}")
+        if(NOT EXISTS "${file}")
+          message(FATAL_ERROR "${rel}:${line}: the excerpt's file ${CMAKE_MATCH_1} does not exist")
+        endif()
+        set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${file}")
+        file(READ "${file}" whole)
+        string(FIND "${whole}" "${body}" found)
+        if(found EQUAL -1)
+          message(FATAL_ERROR "${rel}:${line}: the block is not ${CMAKE_MATCH_1}'s text word for word")
         endif()
       elseif(info MATCHES "^eex (.+)$")
         file(WRITE "${CMAKE_CURRENT_BINARY_DIR}/docs/${exe}/templates/${CMAKE_MATCH_1}.eex" "${body}\n")
