@@ -16,8 +16,9 @@
 # docs), with the ARGS, which passes when it exits 0 with no sanitizer report; a guide without a
 # main() that links criterion runs its Test()s under Criterion's main. A block whose fence reads
 # ```c norun (a server that runs until it is stopped) makes its program only compiled.
-# ```c <path> is an excerpt of the project's file <path>, compiled there: it must appear in that
-# file word for word (configuring fails otherwise), and is not part of the guide's program.
+# ```c <path> (or ```cmake <path>...) is an excerpt of the project's file <path>, built there: it
+# must appear in that file word for word (configuring fails otherwise), and is not part of the
+# guide's program.
 # WEB <name>: a guide that shows a project's files (its application_router among them, and a
 # Dynamo with `.web = &<name>`) gets the descriptor dynamo_add_web generates of a project's web/
 # (web.h, linked: the endpoint application_router and the guide's templates), so the Dynamo is
@@ -124,7 +125,10 @@ function(dyn_doc_examples target)
           string(MAKE_C_IDENTIFIER "${exe}_${nc}" each)
           _dyn_doc_program(${target} ${each} ${stem}_${nc} "${rel}" "${src}" ${has_main} OFF ${run})
         endif()
-      elseif(info MATCHES "^c ([^ ]+)$")
+      elseif(info MATCHES "^eex (.+)$")
+        file(WRITE "${CMAKE_CURRENT_BINARY_DIR}/docs/${exe}/templates/${CMAKE_MATCH_1}.eex" "${body}\n")
+        set(templates ON)
+      elseif(info MATCHES "^[a-z]+ ([^ ]+)$")
         set(file "${PROJECT_SOURCE_DIR}/${CMAKE_MATCH_1}")
         if(NOT EXISTS "${file}")
           message(FATAL_ERROR "${rel}:${line}: the excerpt's file ${CMAKE_MATCH_1} does not exist")
@@ -135,9 +139,6 @@ function(dyn_doc_examples target)
         if(found EQUAL -1)
           message(FATAL_ERROR "${rel}:${line}: the block is not ${CMAKE_MATCH_1}'s text word for word")
         endif()
-      elseif(info MATCHES "^eex (.+)$")
-        file(WRITE "${CMAKE_CURRENT_BINARY_DIR}/docs/${exe}/templates/${CMAKE_MATCH_1}.eex" "${body}\n")
-        set(templates ON)
       endif()
       string(REGEX REPLACE "[^\n]" "" nls "${body}")
       string(LENGTH "${nls}" n)
