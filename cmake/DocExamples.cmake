@@ -24,6 +24,7 @@
 # (web.h, linked: the endpoint application_router and the guide's templates), so the Dynamo is
 # written as the project's is; the router must still be one the guide defines.
 # The TSan build skips them: release and asan compile, link and run them already.
+
 # One program of a guide: its source (src), whether it has a main, its templates.
 function(_dyn_doc_program target exe stem rel src has_main templates run)
   set(out "${CMAKE_CURRENT_BINARY_DIR}/docs/${exe}")
