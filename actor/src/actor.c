@@ -127,7 +127,11 @@ int act_send(act_pid_t to, act_msg_t *msg)
         act_msg_free(msg);
         return ACT_ENOTRUNNING;
     }
-    msg->from = t->current ? t->current->pid : ACT_PID_NONE;
+    /* A foreign thread (main, say) sends as its proxy, made on its first send as on its first
+     * receive: the receiver's reply to `from` reaches it, as a shell's message in Erlang does.
+     * A scheduler's thread between turns (a libuv callback) is nobody. */
+    act__actor_t *self = t->current ? t->current : t->sched ? NULL : act__proxy_new(t);
+    msg->from = self ? self->pid : ACT_PID_NONE;
     int rc = send_in(t, to, msg);
     charge(t);
     return rc;

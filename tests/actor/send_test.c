@@ -160,6 +160,30 @@ Test(send, keeps_per_sender_order_between_actors_and_names_the_sender)
     cr_assert_eq(tu_recv_int(MSG_REPORT, 10000), 0, "out of order or wrong `from`");
 }
 
+/* A thread that is not an actor and never asked for its pid still sends as someone: the reply
+ * to `from` comes back to it (the guides' first example does exactly this from main). */
+static int reply_handle(void *state, act_msg_t *msg)
+{
+    (void)state;
+    tu_send_int(msg->from, MSG_REPORT, ((tu_int_t *)msg)->v + 1);
+    return 0;
+}
+
+static const act_behaviour_t reply_beh = {.handle = reply_handle};
+
+static void ask_replier(void *arg, unsigned i)
+{
+    act_pid_t replier = *(act_pid_t *)arg;
+    TU_CHECK(tu_send_int(replier, TU_INT, 41 + i) == 0);
+    TU_CHECK(tu_recv_int(MSG_REPORT, 10000) == 42 + i);
+}
+
+Test(send, a_foreign_thread_sending_first_gets_the_reply)
+{
+    act_pid_t replier = tu_spawn_plain(&reply_beh, 0, NULL, NULL);
+    tu_threads(3, ask_replier, &replier);
+}
+
 /* ---- dead pids ------------------------------------------------------------------------------ */
 
 static int stop_handle(void *state, act_msg_t *msg)
