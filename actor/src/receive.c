@@ -256,14 +256,33 @@ int act_sleep(int64_t ms)
     return rc == ACT_ETIMEDOUT ? 0 : rc;
 }
 
+/* Applies the signals waiting in a's mailbox (a kill or an untrapped exit ends a fiber here)
+ * and sets its messages aside, in order, for later receives. A timeout met here is a stale one
+ * (no receive is waiting): dropped, or a later receive would hand it out. */
+static void apply_signals(act__actor_t *a, act__rcv_t *r)
+{
+    act_msg_t *m;
+    while ((m = next_msg(a, r)) != NULL) {
+        if (m->type == ACT__SIG_TIMEOUT)
+            act_msg_free(m);
+        else
+            save(r, m);
+    }
+    publish(a, r);
+}
+
 int act_yield(void)
 {
     int err = 0;
     act__actor_t *a = receiver(&err);
     if (!a)
         return err;
-    if (a->kind == ACT__FIBER)
+    if (a->kind == ACT__FIBER) {
         act__fiber_suspend(a, ACT__YIELDED);
+        /* As Erlang handles a process's signals whenever it is scheduled: a fiber that only
+         * yields can still be killed, or told to exit. */
+        apply_signals(a, rcv_of(a));
+    }
     return 0;
 }
 
@@ -272,14 +291,7 @@ int act__demonitor_flush(act__actor_t *a, act_ref_t ref)
 {
     act__rcv_t *r = rcv_of(a);
     act_msg_t *m;
-    /* No receive is waiting now, so a timeout met here is a stale one (its receive matched a
-     * message as the timer fired): drop it, or a later receive would hand it out. */
-    while ((m = next_msg(a, r)) != NULL) {
-        if (m->type == ACT__SIG_TIMEOUT)
-            act_msg_free(m);
-        else
-            save(r, m);
-    }
+    apply_signals(a, r);
     act_msg_t *prev = NULL;
     for (m = r->save_head; m;) {
         act_msg_t *next = saved_next(m);
