@@ -165,8 +165,8 @@ ACT_API int act_sup_child_start(const act_child_start_t *cs, act_pid_t *out);
 
 /* Stops a supervisor: it stops its children in reverse order and exits with ACT_NORMAL (its
  * own supervisor restarts it if it is a permanent child). Waits up to timeout_ms (ACT_INFINITY
- * to wait for ever) for the exit. Returns 0, ACT_ENOPROC or ACT_ETIMEDOUT. Fiber or foreign
- * thread. */
+ * to wait for ever) for the exit. Returns 0, ACT_ENOPROC, ACT_ETIMEDOUT or ACT_EBADARG (a
+ * timeout below ACT_INFINITY). Fiber or foreign thread. */
 ACT_API int act_sup_stop(act_pid_t sup, int64_t timeout_ms);
 
 /* ---- dynamic children (ACT_SIMPLE_ONE_FOR_ONE) ------------------------------------------- */

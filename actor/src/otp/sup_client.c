@@ -94,6 +94,8 @@ static int simple_call(act_pid_t sup, act__sup_req_t *q, act_pid_t *out)
 
 int act_sup_stop(act_pid_t sup, int64_t timeout_ms)
 {
+    if (timeout_ms < ACT_INFINITY)
+        return ACT_EBADARG;
     if (!act__can_wait())
         return act_system_running() ? ACT_ENOTFIBER : ACT_ENOTRUNNING;
     if (sup == act_self())
