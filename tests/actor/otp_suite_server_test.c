@@ -42,7 +42,7 @@ static act_msg_t *int_msg(uint32_t type, int64_t v)
 }
 
 /* init's argument: what init returns. */
-enum { INIT_OK, INIT_IGNORE, INIT_STOP };
+enum { INIT_OK, INIT_IGNORE, INIT_STOP, INIT_TRAP };
 
 static int gs_init(void *state, void *arg)
 {
@@ -52,6 +52,9 @@ static int gs_init(void *state, void *arg)
         return act_server_ignore();
     case INIT_STOP:
         return act_stop(STOPPED);
+    case INIT_TRAP:
+        act_trap_exit(true);
+        return 0;
     default:
         return 0;
     }
@@ -408,4 +411,24 @@ Test(otp_suite_server, spec_init_local_registered_parent)
     act_msg_free(&d->hdr);
     act_msg_free(&d2->hdr);
     cr_assert_eq(tu_failures(), 0);
+}
+
+/* Not an OTP case by name, but gen_server's documented rule that supervisor_SUITE's sup_stop
+ * cases rely on: a server that traps exits runs terminate with `shutdown` when its supervisor
+ * stops it, within its shutdown time, before the supervisor goes on to the next child. */
+Test(otp_suite_server, terminate_on_shutdown_when_trapping_exits)
+{
+    static const act_child_spec_t kids[] = {{ACT_SERVER_CHILD("gs", &gs, (void *)INIT_TRAP)}};
+    act_sup_spec_t spec = {.name = "trap_sup", .children = kids, .nchildren = 1};
+    act_pid_t sup;
+    cr_assert_eq(act_sup_start_link(&spec, &sup), 0);
+    act_pid_t child = otp_child(sup, "gs");
+    act_ref_t ref;
+    cr_assert_eq(act_monitor(child, &ref), 0);
+    cr_assert_eq(act_sup_stop(sup, MS(5000)), 0);
+    act_down_t *d = tu_recv_down(ACT_MSG_DOWN, 5000);
+    cr_assert_eq(d->pid, child);
+    cr_assert_eq(d->reason, ACT_SHUTDOWN);
+    act_msg_free(&d->hdr);
+    cr_assert_eq(atomic_load(&terminated_with), ACT_SHUTDOWN);
 }
