@@ -21,13 +21,12 @@ TestSuite(otp_suite_app, .init = otp_start, .fini = tu_stop, .timeout = TMO(30))
 
 APP(app1, "app1", 1);
 APP(app9, "app9", 9, .type = ACT_APP_TEMPORARY);
-APP(app10, "app10", 10, .deps = (const char *const[]){"app9", NULL},
-    .type = ACT_APP_TEMPORARY);
+APP(app10, "app10", 10, .deps = (const char *const[]){"app9", NULL}, .type = ACT_APP_TEMPORARY);
 APP(chain_error, "app_chain_error", 20, .deps = (const char *const[]){"app_chain_error2", NULL});
 APP(chain_error2, "app_chain_error2", 21,
     .deps = (const char *const[]){"app10", "hopefully_not_an_existing_app", NULL});
-APP(chain_fail, "app_chain_fail", 22, .deps = (const char *const[]){"app10", "app_start_error",
-                                                                     NULL});
+APP(chain_fail, "app_chain_fail", 22,
+    .deps = (const char *const[]){"app10", "app_start_error", NULL});
 APP(start_error, "app_start_error", 99);
 
 static bool runs(const char *name)
@@ -59,7 +58,7 @@ static const char *which_apps(void)
 
 static void load_all(void)
 {
-    const act_app_t *all[] = {&app1,       &app9,       &app10,       &chain_error,
+    const act_app_t *all[] = {&app1,         &app9,       &app10,      &chain_error,
                               &chain_error2, &chain_fail, &start_error};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         cr_assert_eq(act_app_load(all[i]), 0, "%s", all[i]->name);
@@ -206,10 +205,10 @@ static int exit_normal_start(const act_app_t *app, act_pid_t *top)
 
 Test(otp_suite_app, otp_2718)
 {
-    static const act_app_t trans_normal = {.name = "trans_normal", .start = exit_normal_start,
-                                           .type = ACT_APP_TRANSIENT};
-    static const act_app_t trans_abnormal = {.name = "trans_abnormal", .start = slow_fail,
-                                             .type = ACT_APP_TRANSIENT};
+    static const act_app_t trans_normal = {
+        .name = "trans_normal", .start = exit_normal_start, .type = ACT_APP_TRANSIENT};
+    static const act_app_t trans_abnormal = {
+        .name = "trans_abnormal", .start = slow_fail, .type = ACT_APP_TRANSIENT};
     cr_assert_eq(act_app_load(&trans_normal), 0);
     cr_assert_eq(act_app_load(&trans_abnormal), 0);
     cr_assert_neq(act_app_start("trans_normal", NULL), 0);

@@ -265,9 +265,9 @@ static void case_1_a(void *arg)
     act_ref_t ref;
     act_pid_t b;
     if (spawn_monitor) {
-        act_spawn(&(act_spawn_opts_t){.fiber = g_kill_parent, .arg = TU_ARG(act_self()),
-                                      .monitor = &ref},
-                  &b);
+        act_spawn(
+            &(act_spawn_opts_t){.fiber = g_kill_parent, .arg = TU_ARG(act_self()), .monitor = &ref},
+            &b);
     } else {
         act_spawn(&(act_spawn_opts_t){.fiber = g_kill_parent, .arg = TU_ARG(act_self())}, &b);
         act_monitor(b, &ref);

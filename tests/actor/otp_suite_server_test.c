@@ -366,8 +366,8 @@ Test(otp_suite_server, call_with_huge_message_queue, .timeout = TMO(120))
         tu_send_int(act_self(), TU_INT, i);
     calls(pid, 1); /* the first receive sets the backlog aside once */
     int64_t t_huge = calls(pid, ncalls);
-    cr_log_info("%d calls: %lld ms with an empty mailbox, %lld ms with %d messages waiting",
-                ncalls, (long long)t_empty, (long long)t_huge, nmsgs);
+    cr_log_info("%d calls: %lld ms with an empty mailbox, %lld ms with %d messages waiting", ncalls,
+                (long long)t_empty, (long long)t_huge, nmsgs);
     cr_assert_lt(t_huge, 10 * t_empty + MS(1000), "%lld ms against %lld ms", (long long)t_huge,
                  (long long)t_empty);
     /* The backlog is still there, in order. */

@@ -128,8 +128,8 @@ static const char *which(act_pid_t sup, act_pid_t *pids)
     buf[0] = '\0';
     for (size_t i = 0; i < n; i++) {
         const char *st = kids[i].restarting ? "restarting" : kids[i].pid ? "pid" : "undefined";
-        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s:%s", i ? " " : "",
-                                kids[i].id, st);
+        len +=
+            (size_t)snprintf(buf + len, sizeof buf - len, "%s%s:%s", i ? " " : "", kids[i].id, st);
         if (pids)
             pids[i] = kids[i].pid;
     }
@@ -254,8 +254,8 @@ Test(otp_suite_sup, sup_stop_infinity)
 {
     static const act_sup_spec_t empty = {.name = "child_sup"};
     act_pid_t sup = start_sup(ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
-    act_pid_t c1 = add(sup, (act_child_spec_t){ACT_SUP_CHILD("child1", &empty),
-                                               .shutdown = ACT_INFINITY});
+    act_pid_t c1 =
+        add(sup, (act_child_spec_t){ACT_SUP_CHILD("child1", &empty), .shutdown = ACT_INFINITY});
     act_pid_t c2 = add(sup, (act_child_spec_t)SW("child2", 0, .shutdown = ACT_INFINITY));
     act_ref_t r1 = mon(c1), r2 = mon(c2);
     act_exit(sup, ACT_SHUTDOWN);
@@ -270,9 +270,9 @@ Test(otp_suite_sup, sup_stop_timeout)
 {
     act_pid_t sup = start_sup(ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
     act_pid_t c1 = add(sup, (act_child_spec_t)SW("child1", 0));
-    act_pid_t c2 = add(sup, (act_child_spec_t){ACT_WORKER_CHILD("child2", otp_stubborn_start,
-                                                                (void *)2),
-                                               .shutdown = 1000});
+    act_pid_t c2 =
+        add(sup, (act_child_spec_t){ACT_WORKER_CHILD("child2", otp_stubborn_start, (void *)2),
+                                    .shutdown = 1000});
     act_ref_t r1 = mon(c1), r2 = mon(c2);
     int64_t t0 = act_now_ms();
     act_exit(sup, ACT_SHUTDOWN);
@@ -286,8 +286,8 @@ Test(otp_suite_sup, sup_stop_brutal_kill)
 {
     act_pid_t sup = start_sup(ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
     act_pid_t c1 = add(sup, (act_child_spec_t)SW("child1", 0));
-    act_pid_t c2 = add(sup, (act_child_spec_t)SW("child2", 0,
-                                                  .shutdown = ACT_SHUTDOWN_BRUTAL_KILL));
+    act_pid_t c2 =
+        add(sup, (act_child_spec_t)SW("child2", 0, .shutdown = ACT_SHUTDOWN_BRUTAL_KILL));
     act_ref_t r1 = mon(c1), r2 = mon(c2);
     act_exit(sup, ACT_SHUTDOWN);
     cr_assert_eq(check_exit(sup), ACT_SHUTDOWN);
@@ -369,11 +369,11 @@ Test(otp_suite_sup, child_specs)
 {
     act_pid_t sup = start_sup(ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
     const act_child_spec_t bad[] = {
-        {.id = "child"},                                                /* invalid_mfa */
-        {ACT_WORKER_CHILD("child", sw_start, NULL), .restart = 7},      /* invalid_restart_type */
-        {ACT_WORKER_CHILD("child", sw_start, NULL), .shutdown = -10},   /* invalid_shutdown */
-        {ACT_WORKER_CHILD("child", sw_start, NULL), .type = 9},         /* invalid_child_type */
-        {ACT_WORKER_CHILD(NULL, sw_start, NULL)},                       /* missing_id */
+        {.id = "child"},                                              /* invalid_mfa */
+        {ACT_WORKER_CHILD("child", sw_start, NULL), .restart = 7},    /* invalid_restart_type */
+        {ACT_WORKER_CHILD("child", sw_start, NULL), .shutdown = -10}, /* invalid_shutdown */
+        {ACT_WORKER_CHILD("child", sw_start, NULL), .type = 9},       /* invalid_child_type */
+        {ACT_WORKER_CHILD(NULL, sw_start, NULL)},                     /* missing_id */
     };
     for (size_t i = 0; i < N(bad); i++) {
         cr_assert_eq(act_sup_add_child(sup, &bad[i], NULL), ACT_EBADARG, "spec %zu", i);
@@ -381,8 +381,7 @@ Test(otp_suite_sup, child_specs)
         cr_assert_eq(act_sup_start_link(&s, NULL), ACT_EBADARG, "spec %zu at start", i);
     }
     const act_child_spec_t good[] = {
-        {ACT_WORKER_CHILD("c1", sw_start, NULL), .shutdown = ACT_INFINITY,
-         .type = ACT_SUPERVISOR},
+        {ACT_WORKER_CHILD("c1", sw_start, NULL), .shutdown = ACT_INFINITY, .type = ACT_SUPERVISOR},
         {ACT_WORKER_CHILD("c2", sw_start, NULL), .shutdown = 1000, .type = ACT_SUPERVISOR},
         {ACT_WORKER_CHILD("c3", sw_start, NULL), .restart = ACT_TEMPORARY, .shutdown = 1000},
         {ACT_WORKER_CHILD("c4", sw_start, NULL), .restart = ACT_TRANSIENT, .shutdown = 1000},
@@ -518,8 +517,8 @@ Test(otp_suite_sup, temporary_bystander)
         act_pid_t sup;
         cr_assert_eq(act_sup_start_link(&spec, &sup), 0);
         act_pid_t c1 = add(sup, (act_child_spec_t)SW("child1", 0, .shutdown = 100));
-        act_pid_t c2 = add(sup, (act_child_spec_t)SW("child2", 0, .restart = ACT_TEMPORARY,
-                                                      .shutdown = 100));
+        act_pid_t c2 =
+            add(sup, (act_child_spec_t)SW("child2", 0, .restart = ACT_TEMPORARY, .shutdown = 100));
         act_ref_t r2 = mon(c2);
         terminate(sup, c1, "child1", NORMAL);
         cr_assert_eq(wait_down(r2), ACT_SHUTDOWN);
@@ -536,8 +535,8 @@ Test(otp_suite_sup, temporary_bystander)
 Test(otp_suite_sup, multiple_restarts)
 {
     act_pid_t sup = start_sup(ACT_ONE_FOR_ONE, 1, 1, NULL, 0);
-    act_pid_t pid = add(sup, (act_child_spec_t)SW("child1", 0,
-                                                   .shutdown = ACT_SHUTDOWN_BRUTAL_KILL));
+    act_pid_t pid =
+        add(sup, (act_child_spec_t)SW("child1", 0, .shutdown = ACT_SHUTDOWN_BRUTAL_KILL));
     terminate(sup, pid, "child1", ABNORMAL);
     for (int i = 0; i < 3; i++) {
         pid = restarted(sup, "child1", pid);
@@ -675,23 +674,25 @@ static const act_behaviour_t slow_child = {.init = slow_init, .handle = slow_han
 
 static int slow_start(const act_child_start_t *cs, act_pid_t *out)
 {
-    act_spawn_opts_t o = {.behaviour = &slow_child, .state_size = sizeof(slow_t),
-                          .arg = cs->extra, .trap_exit = true, .sched = cs->sched};
+    act_spawn_opts_t o = {.behaviour = &slow_child,
+                          .state_size = sizeof(slow_t),
+                          .arg = cs->extra,
+                          .trap_exit = true,
+                          .sched = cs->sched};
     return act_start_link(&o, ACT_INFINITY, out);
 }
 
 Test(otp_suite_sup, simple_one_for_one_shutdown)
 {
     const int64_t shutdown_time = MS(300);
-    act_child_spec_t tmpl[] = {{ACT_WORKER_CHILD("child", slow_start, NULL),
-                                .shutdown = 2 * shutdown_time}};
+    act_child_spec_t tmpl[] = {
+        {ACT_WORKER_CHILD("child", slow_start, NULL), .shutdown = 2 * shutdown_time}};
     act_pid_t sup = start_sup(ACT_SIMPLE_ONE_FOR_ONE, 2, 3600, tmpl, 1);
     int64_t delays[] = {shutdown_time, shutdown_time, 5 * shutdown_time};
     act_ref_t refs[3];
     for (int i = 0; i < 3; i++) {
         act_pid_t c;
-        cr_assert_eq(act_sup_start_child(sup, (void *)(intptr_t)delays[i], ACT_SCHED_ANY, &c),
-                     0);
+        cr_assert_eq(act_sup_start_child(sup, (void *)(intptr_t)delays[i], ACT_SCHED_ANY, &c), 0);
         refs[i] = mon(c);
     }
     int64_t t0 = act_now_ms();
@@ -711,8 +712,7 @@ Test(otp_suite_sup, simple_one_for_one_escalation)
     static const act_child_spec_t tmpl[] = {SW("child", 0)};
     act_pid_t sup = start_sup(ACT_SIMPLE_ONE_FOR_ONE, 4, 3600, tmpl, 1);
     act_pid_t c1, c2;
-    cr_assert_eq(act_sup_start_child(sup, (void *)(MODE_FAIL_RESTART | 5), ACT_SCHED_ANY, &c1),
-                 0);
+    cr_assert_eq(act_sup_start_child(sup, (void *)(MODE_FAIL_RESTART | 5), ACT_SCHED_ANY, &c1), 0);
     cr_assert_eq(act_sup_start_child(sup, NULL, ACT_SCHED_ANY, &c2), 0);
     act_ref_t r2 = mon(c2);
     terminate(sup, c1, NULL, ABNORMAL);
@@ -780,9 +780,9 @@ static int naughty_start(const act_child_start_t *cs, act_pid_t *out)
 Test(otp_suite_sup, child_unlink)
 {
     act_pid_t sup = start_sup(ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
-    act_pid_t child = add(sup, (act_child_spec_t){ACT_WORKER_CHILD("naughty_child",
-                                                                   naughty_start, NULL),
-                                                  .shutdown = 1000});
+    act_pid_t child =
+        add(sup, (act_child_spec_t){ACT_WORKER_CHILD("naughty_child", naughty_start, NULL),
+                                    .shutdown = 1000});
     act_ref_t r = mon(child);
     cr_assert_eq(act_sup_terminate_child(sup, "naughty_child"), 0);
     cr_assert_eq(wait_down(r), ACT_KILLED);
@@ -799,11 +799,13 @@ Test(otp_suite_sup, child_unlink)
 Test(otp_suite_sup, tree)
 {
     static const act_child_spec_t sup1_kids[] = {SW("child1", 0), SW("child2", 0)};
-    static const act_sup_spec_t sup1 = {.name = "supchild1", .max_restarts = 4,
-                                        .max_seconds = 3600, .children = sup1_kids,
+    static const act_sup_spec_t sup1 = {.name = "supchild1",
+                                        .max_restarts = 4,
+                                        .max_seconds = 3600,
+                                        .children = sup1_kids,
                                         .nchildren = 2};
-    static const act_sup_spec_t sup2 = {.name = "supchild2", .max_restarts = 4,
-                                        .max_seconds = 3600};
+    static const act_sup_spec_t sup2 = {
+        .name = "supchild2", .max_restarts = 4, .max_seconds = 3600};
     act_pid_t top = start_sup(ACT_ONE_FOR_ALL, 4, 3600, NULL, 0);
     act_pid_t s1 = add(top, (act_child_spec_t){ACT_SUP_CHILD("supchild1", &sup1)});
     act_pid_t s2 = add(top, (act_child_spec_t){ACT_SUP_CHILD("supchild2", &sup2)});
@@ -981,8 +983,8 @@ static const act_sup_spec_t middle9212 = {.name = "sup2",
                                           .max_seconds = 60,
                                           .children = server9212,
                                           .nchildren = 1};
-static const act_child_spec_t top9212[] = {{ACT_SUP_CHILD("middle", &middle9212),
-                                            .shutdown = 2000}};
+static const act_child_spec_t top9212[] = {
+    {ACT_SUP_CHILD("middle", &middle9212), .shutdown = 2000}};
 
 static act_pid_t wait_name_change(const char *name, act_pid_t old)
 {
@@ -1061,8 +1063,8 @@ static bool child2_restarting(void *arg)
 Test(otp_suite_sup, hanging_restart_loop_rest_for_one)
 {
     act_pid_t sup = start_sup(ACT_REST_FOR_ONE, 1000, 10, NULL, 0);
-    act_pid_t c1 = add(sup, (act_child_spec_t)SW("child1", 0,
-                                                  .shutdown = ACT_SHUTDOWN_BRUTAL_KILL));
+    act_pid_t c1 =
+        add(sup, (act_child_spec_t)SW("child1", 0, .shutdown = ACT_SHUTDOWN_BRUTAL_KILL));
     act_child_spec_t child2 = {ACT_WORKER_CHILD("child2", deadlock_start, NULL),
                                .shutdown = ACT_SHUTDOWN_BRUTAL_KILL};
     act_pid_t c2 = add(sup, child2);

@@ -255,9 +255,9 @@ ACT_API int act_sup_add_child(act_pid_t sup, const act_child_spec_t *spec, act_p
 /* Stops the child `id` with its shutdown policy, or takes it out of its restart loop if it is
  * restarting (the children a rest_for_one or one_for_all restart stopped behind it stay
  * stopped, as in OTP; which_children shows only the child in the loop as restarting, the
- * ones waiting behind it as not running). Its spec stays (a temporary child's goes) until act_sup_delete_child;
- * act_sup_restart_child starts it again. Returns 0 or ACT_ENOCHILD. Fiber or foreign
- * thread. */
+ * ones waiting behind it as not running). Its spec stays (a temporary child's goes) until
+ * act_sup_delete_child; act_sup_restart_child starts it again. Returns 0 or ACT_ENOCHILD. Fiber or
+ * foreign thread. */
 ACT_API int act_sup_terminate_child(act_pid_t sup, const char *id);
 
 /* Starts the stopped child `id` again. Returns 0, ACT_ENOCHILD, ACT_ECHILDRUNNING,

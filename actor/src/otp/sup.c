@@ -629,7 +629,7 @@ static act__sup_reply_t *which_reply(sup_t *s)
         const child_t *looping = restarting_child(s);
         for (size_t i = 0; i < n; i++) {
             child_t *c = s->kids[n - 1 - i];
-            w[i] = (act__sup_child_t){0,           c->pid,    c->spec->type, c->spec->restart,
+            w[i] = (act__sup_child_t){0,           c->pid,      c->spec->type, c->spec->restart,
                                       c->restarts, c == looping};
             PUT_STRING(c->spec->id, w[i].id_off);
         }
