@@ -210,28 +210,26 @@ static int srv_init(void *state, void *arg)
     bool linked = r->linked;
     void *uarg = r->arg;
     const act_server_t *srv = r->srv;
+    /* init may unwind (act_fail): nothing of r may be needed after it. */
+    char name[ACT_NAME_MAX + 1];
     bool named = r->name[0] != '\0';
-    int rc = named ? act_register(r->name, act_self()) : 0;
-    if (rc == 0 && srv->init) {
+    if (named)
+        snprintf(name, sizeof name, "%s", r->name);
+    act_free(r);
+    int rc = named ? act_register(name, act_self()) : 0;
+    if (rc == 0 && srv->init)
         rc = srv->init(ustate(h), uarg);
-        if (rc == 0 || rc == CONTINUE_MARK || rc == TIMEOUT_MARK) {
-            act_free(r);
-            /* The starter goes on first: a continuation runs after the start returned. */
-            if (ack)
-                act__ack(starter, 0, NULL);
-            return after(h, rc);
-        }
-        /* A failed or ignored start: the name is free by the time the starter learns it
-         * (OTP-7669), so it can start another at once. */
-        if (named)
-            act_unregister(r->name);
-    } else if (rc == 0) {
-        act_free(r);
+    if (rc == 0 || rc == CONTINUE_MARK || rc == TIMEOUT_MARK) {
+        /* The starter goes on first: a continuation runs after the start returned. */
         if (ack)
             act__ack(starter, 0, NULL);
-        return 0;
+        return after(h, rc);
     }
-    act_free(r);
+    /* A failed or ignored start: the name is free by the time the starter learns it
+     * (OTP-7669), so it can start another at once. (A crash in init releases it as the actor
+     * exits, as OTP's does.) */
+    if (named && act_whereis(name) == act_self())
+        act_unregister(name);
     bool ignored = rc == IGNORE_MARK;
     if (ignored)
         rc = act_stop(ACT_NORMAL);
