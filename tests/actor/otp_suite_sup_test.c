@@ -1113,3 +1113,33 @@ Test(otp_suite_sup, order_of_children)
     cr_assert(otp_log_wait(16, 5000), "%s", otp_log_str(0));
     cr_assert(otp_log_is(11, (int[]){-5, -2, -10, -3, -7}, 5), "%s", otp_log_str(11));
 }
+
+/* OTP-9242: terminating dynamic temporary children one by one scales linearly: 10 times as
+ * many take about 10 times as long (OTP fails past 50). */
+static int64_t start_and_terminate(act_pid_t sup, int n)
+{
+    act_pid_t *pids = act_malloc((size_t)n * sizeof *pids);
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(act_sup_start_child(sup, NULL, ACT_SCHED_ANY, &pids[i]), 0);
+    int64_t t0 = act_now_ms();
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(act_sup_terminate_pid(sup, pids[i]), 0);
+    int64_t t = act_now_ms() - t0;
+    act_free(pids);
+    return t;
+}
+
+Test(otp_suite_sup, simple_one_for_one_scale_many_temporary_children)
+{
+    static const act_child_spec_t tmpl[] = {
+        {ACT_SERVER_CHILD("child", &sw, NULL), .restart = ACT_TEMPORARY}};
+    act_pid_t sup = start_sup(ACT_SIMPLE_ONE_FOR_ONE, 2, 3600, tmpl, 1);
+    const int n = TU_SCALED(1000, 200);
+    int64_t t1 = start_and_terminate(sup, n);
+    int64_t t2 = start_and_terminate(sup, 10 * n);
+    cr_log_info("terminate_child: %d children in %lld ms, %d in %lld ms", n, (long long)t1, 10 * n,
+                (long long)t2);
+    cr_assert_lt(t2, 50 * t1 + MS(200), "bad scaling: %lld ms against %lld ms", (long long)t2,
+                 (long long)t1);
+    expect_counts(sup, 1, 0, 0, 0);
+}
