@@ -165,10 +165,13 @@ static act__actor_t *receiver(int *err)
     return a;
 }
 
+/* fresh: nothing set aside so far can match (act_call waits for a reference made after it all
+ * arrived), so the save queue is not scanned: a call costs the same however many unrelated
+ * messages wait, as OTP's receive of a fresh reference does. */
 static int receive_in(act__actor_t *a, act__rcv_t *r, act_match_fn match, void *arg,
-                      int64_t timeout_ms, act_msg_t **out)
+                      int64_t timeout_ms, bool fresh, act_msg_t **out)
 {
-    act_msg_t *m = take_saved(r, match, arg);
+    act_msg_t *m = fresh ? NULL : take_saved(r, match, arg);
     if (m) {
         *out = m;
         return 0;
@@ -227,7 +230,7 @@ int act_receive(act_match_fn match, void *arg, int64_t timeout_ms, act_msg_t **o
     if (!a)
         return err;
     act__rcv_t *r = rcv_of(a);
-    int rc = receive_in(a, r, match, arg, timeout_ms, out);
+    int rc = receive_in(a, r, match, arg, timeout_ms, false, out);
     publish(a, r);
     return rc;
 }
@@ -256,14 +259,33 @@ int act_sleep(int64_t ms)
     return rc == ACT_ETIMEDOUT ? 0 : rc;
 }
 
+/* Applies the signals waiting in a's mailbox (a kill or an untrapped exit ends a fiber here)
+ * and sets its messages aside, in order, for later receives. A timeout met here is a stale one
+ * (no receive is waiting): dropped, or a later receive would hand it out. */
+static void apply_signals(act__actor_t *a, act__rcv_t *r)
+{
+    act_msg_t *m;
+    while ((m = next_msg(a, r)) != NULL) {
+        if (m->type == ACT__SIG_TIMEOUT)
+            act_msg_free(m);
+        else
+            save(r, m);
+    }
+    publish(a, r);
+}
+
 int act_yield(void)
 {
     int err = 0;
     act__actor_t *a = receiver(&err);
     if (!a)
         return err;
-    if (a->kind == ACT__FIBER)
+    if (a->kind == ACT__FIBER) {
         act__fiber_suspend(a, ACT__YIELDED);
+        /* As Erlang handles a process's signals whenever it is scheduled: a fiber that only
+         * yields can still be killed, or told to exit. */
+        apply_signals(a, rcv_of(a));
+    }
     return 0;
 }
 
@@ -272,14 +294,7 @@ int act__demonitor_flush(act__actor_t *a, act_ref_t ref)
 {
     act__rcv_t *r = rcv_of(a);
     act_msg_t *m;
-    /* No receive is waiting now, so a timeout met here is a stale one (its receive matched a
-     * message as the timer fired): drop it, or a later receive would hand it out. */
-    while ((m = next_msg(a, r)) != NULL) {
-        if (m->type == ACT__SIG_TIMEOUT)
-            act_msg_free(m);
-        else
-            save(r, m);
-    }
+    apply_signals(a, r);
     act_msg_t *prev = NULL;
     for (m = r->save_head; m;) {
         act_msg_t *next = saved_next(m);
@@ -322,7 +337,8 @@ int act_call(act_pid_t pid, act_msg_t *req, int64_t timeout_ms, act_msg_t **repl
     act__send_from(pid, req, a->pid); /* a dead pid answers through the monitor */
     r->await_ref = ref;
     act_msg_t *m = NULL;
-    rc = act_receive(match_call, &ref, timeout_ms, &m);
+    rc = receive_in(a, r, match_call, &ref, timeout_ms, true, &m);
+    publish(a, r);
     r->await_ref = 0;
     /* No flush is needed: once the monitor is removed a late DOWN is dropped on arrival, and
      * a DOWN that came first would have matched. */

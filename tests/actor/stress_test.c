@@ -8,6 +8,8 @@
  * (c) work stealing: everything spawned from one scheduler still runs on both.
  * (d) timers firing while the schedulers are busy: each exactly once, cancels exact.
  * (e) link and monitor storms among dying actors: one DOWN per monitor, nothing left.
+ * (f) fibers that only yield, with messages piling up, die of exit signals sent from threads
+ *     at once: each of the first reason that lands, its backlog freed.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -584,4 +586,48 @@ Test(stress, link_and_monitor_storms_among_dying_actors)
         act_msg_free(m);
     }
     cr_assert_eq(tu_failures(), 0);
+}
+
+/* ---- (f) exit signals to fibers that only yield ------------------------------------------ */
+
+#define YIELDERS TU_SCALED(400, 60)
+#define SIGNALLERS 3
+
+static act_pid_t yielders[400];
+
+static void yielder(void *arg)
+{
+    (void)arg;
+    for (;;)
+        act_yield();
+}
+
+/* Thread i floods every yielder with messages, then sends each its exit signal: reason
+ * ACT_REASON_USER + i, or a kill from the last thread. */
+static void signaller(void *arg, unsigned i)
+{
+    (void)arg;
+    for (int k = 0; k < YIELDERS; k++)
+        for (int j = 0; j < 20; j++)
+            tu_send_int(yielders[k], MSG_WORK, j);
+    for (int k = 0; k < YIELDERS; k++)
+        act_exit(yielders[(k + (int)i * 17) % YIELDERS],
+                 i == SIGNALLERS - 1 ? ACT_KILL : ACT_REASON_USER + (int)i);
+    act_thread_detach();
+}
+
+Test(stress, yielding_fibers_die_of_concurrent_exit_signals)
+{
+    act_ref_t refs[400];
+    for (int k = 0; k < YIELDERS; k++)
+        yielders[k] = tu_spawn_fiber(yielder, NULL, &refs[k]);
+    tu_threads(SIGNALLERS, signaller, NULL);
+    for (int k = 0; k < YIELDERS; k++) {
+        act_down_t *d = tu_recv_down(ACT_MSG_DOWN, 20000);
+        cr_assert(d->reason == ACT_KILLED ||
+                      (d->reason >= ACT_REASON_USER && d->reason < ACT_REASON_USER + SIGNALLERS),
+                  "reason %s", act_reason_str(d->reason));
+        act_msg_free(&d->hdr);
+    }
+    tu_stop(); /* every backlog freed */
 }

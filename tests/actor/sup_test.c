@@ -211,7 +211,9 @@ Test(sup, add_terminate_restart_delete_child)
     act_pid_t pb;
     cr_assert_eq(act_sup_add_child(sup, &b, &pb), 0);
     cr_assert_eq(otp_child(sup, "b"), pb);
-    cr_assert_eq(act_sup_add_child(sup, &b, NULL), ACT_ECHILDEXISTS);
+    act_pid_t running = ACT_PID_NONE;
+    cr_assert_eq(act_sup_add_child(sup, &b, &running), ACT_ECHILDRUNNING, "already started");
+    cr_assert_eq(running, pb);
     act_child_spec_t bad = {ACT_SERVER_CHILD("bad", &otp_worker, OTP_W(9, OTP_FAIL_INIT))};
     cr_assert_eq(act_sup_add_child(sup, &bad, NULL), -EIO);
     cr_assert_eq(act_sup_delete_child(sup, "bad"), ACT_ENOCHILD, "a failed add leaves no spec");

@@ -71,8 +71,9 @@ ACT_API int act_app_load(const act_app_t *app);
  * in dependency order. env (may be NULL; ends with {NULL, NULL}) overrides `name`'s
  * environment first. If anything fails, the applications this call started are stopped again.
  * Returns 0; ACT_ENOAPP (not loaded); ACT_EDEPMISSING or ACT_EDEPCYCLE (nothing started; a
- * report names the chain); ACT_EAPPSTARTED (already running); or the error of the start
- * callback that failed (reported). Fiber or foreign thread. */
+ * report names the chain); ACT_EAPPSTARTED (already running; a start asked for while another
+ * start of `name` was under way gets that start's result instead, as in OTP); or the error of
+ * the start callback that failed (reported). Fiber or foreign thread. */
 ACT_API int act_app_start(const char *name, const act_app_env_t *env);
 
 /* Stops a running application: its top supervisor gets an exit signal with ACT_SHUTDOWN and

@@ -25,7 +25,9 @@
  *   there does not hold the starter (or the supervisor) up;
  * - act_server_timeout(ms): if no message comes within ms, handle_info gets an
  *   ACT_MSG_SERVER_TIMEOUT (gen_server's Timeout; any message cancels it);
- * - a negative error to crash with it as the reason. act_fail/act_failf crash at once.
+ * - a negative error to crash with it as the reason. act_fail/act_failf crash at once;
+ * - from init only, act_server_ignore(): the start returns 0 with no pid (gen_server's
+ *   ignore).
  * terminate(state, reason) runs on every exit, a kill included (runtime rule): release the
  * state's resources there.
  *
@@ -89,8 +91,9 @@ typedef struct act_server_opts {
 } act_server_opts_t;
 
 /* Starts a server linked to the caller and waits for its init (unless opts->no_wait). opts
- * may be NULL. *out (may be NULL) gets its pid. Returns 0, init's error (the server unlinks
- * before exiting, so the caller is not taken down), ACT_ENAMETAKEN, ACT_ETIMEDOUT (the
+ * may be NULL. *out (may be NULL) gets its pid (ACT_PID_NONE if init returned
+ * act_server_ignore()). Returns 0, init's error (the server unlinks before exiting, so the
+ * caller is not taken down, and releases its name first), ACT_ENAMETAKEN, ACT_ETIMEDOUT (the
  * server is killed), ACT_EBADARG (no server or state_size too large), ACT_ENOTFIBER (a plain
  * actor without no_wait) or an act_spawn error. A crash (act_fail) inside init reaches the
  * caller through the link too. Fiber or foreign thread (or any actor with no_wait). */
@@ -126,8 +129,8 @@ ACT_API int act_server_cast_name(const char *name, act_msg_t *msg);
 
 /* Stops the server, as gen_server:stop: asks it to exit with `reason` (terminate runs; it
  * need not trap exits) and waits up to timeout_ms (ACT_INFINITY: for ever) for the exit.
- * Returns 0, ACT_ENOPROC or ACT_ETIMEDOUT (the server is left running). Fiber or foreign
- * thread. */
+ * Returns 0, ACT_ENOPROC, ACT_ETIMEDOUT (the server is left running) or ACT_EBADARG (a
+ * timeout below ACT_INFINITY: nothing is sent). Fiber or foreign thread. */
 ACT_API int act_server_stop(act_pid_t server, int reason, int64_t timeout_ms);
 
 /* True if msg is a cast (act_server_cast). */
@@ -137,6 +140,12 @@ ACT_API bool act_msg_is_cast(const act_msg_t *msg);
  * right after this callback, before any other message. A reply set by handle_call is sent
  * first. In the server only. */
 ACT_API int act_server_continue(void *arg);
+/* For init's return: `return act_server_ignore();` (gen_server's ignore) ends the server
+ * normally without an error: its start returns 0 with *out = ACT_PID_NONE, the name it was to
+ * register is free again, and a supervisor keeps the child's spec, not running (sup.h: a
+ * temporary or dynamic child is forgotten). Returned from another callback, the server
+ * crashes. In the server only. */
+ACT_API int act_server_ignore(void);
 /* For a callback's return: `return act_server_timeout(ms);` goes on, and if no message comes
  * within ms (ACT_INFINITY: never), handle_info gets an ACT_MSG_SERVER_TIMEOUT. Any message
  * the server handles cancels it; system requests (below) do not count. In the server only. */

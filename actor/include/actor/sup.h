@@ -133,7 +133,9 @@ typedef struct act_sup_spec {
     bool register_name;      /* also register the supervisor under `name` */
     act_strategy_t strategy; /* ACT_ONE_FOR_ONE (default) ... */
     /* More than max_restarts restarts within max_seconds makes the supervisor give up. Both 0:
-     * Elixir's defaults, 3 in 5 s. max_restarts 0 with max_seconds > 0: no restart allowed. */
+     * Elixir's defaults, 3 in 5 s. max_restarts 0 with max_seconds > 0: no restart allowed.
+     * max_restarts > 0 needs max_seconds > 0 (ACT_EBADARG otherwise, as OTP's
+     * invalid_period). */
     int max_restarts;
     int max_seconds;
     /* ACT_SIMPLE_ONE_FOR_ONE: most children at once (0: no limit). */
@@ -163,8 +165,8 @@ ACT_API int act_sup_child_start(const act_child_start_t *cs, act_pid_t *out);
 
 /* Stops a supervisor: it stops its children in reverse order and exits with ACT_NORMAL (its
  * own supervisor restarts it if it is a permanent child). Waits up to timeout_ms (ACT_INFINITY
- * to wait for ever) for the exit. Returns 0, ACT_ENOPROC or ACT_ETIMEDOUT. Fiber or foreign
- * thread. */
+ * to wait for ever) for the exit. Returns 0, ACT_ENOPROC, ACT_ETIMEDOUT or ACT_EBADARG (a
+ * timeout below ACT_INFINITY). Fiber or foreign thread. */
 ACT_API int act_sup_stop(act_pid_t sup, int64_t timeout_ms);
 
 /* ---- dynamic children (ACT_SIMPLE_ONE_FOR_ONE) ------------------------------------------- */
@@ -244,14 +246,18 @@ ACT_API int act_sup_terminate_pid(act_pid_t sup, act_pid_t pid);
 /* ---- static children (one_for_one, one_for_all, rest_for_one) ----------------------------- */
 
 /* Adds a child spec (copied) at the end and starts it. *out (may be NULL) gets its pid.
- * Returns 0, ACT_ECHILDEXISTS (an id in use), ACT_EBADARG, the start function's error, or
- * ACT_ENOTSUP (dynamic supervisor: use act_sup_start_child). Fiber or foreign thread. */
+ * Returns 0; ACT_ECHILDRUNNING if a child with that id runs (*out gets its pid: OTP's
+ * {error, {already_started, Pid}}); ACT_ECHILDEXISTS if one is present but not running or
+ * restarting (already_present); ACT_EBADARG; the start function's error; or ACT_ENOTSUP
+ * (dynamic supervisor: use act_sup_start_child). Fiber or foreign thread. */
 ACT_API int act_sup_add_child(act_pid_t sup, const act_child_spec_t *spec, act_pid_t *out);
 
 /* Stops the child `id` with its shutdown policy, or takes it out of its restart loop if it is
- * restarting. Its spec stays (a temporary child's goes) until act_sup_delete_child;
- * act_sup_restart_child starts it again. Returns 0 or ACT_ENOCHILD. Fiber or foreign
- * thread. */
+ * restarting (the children a rest_for_one or one_for_all restart stopped behind it stay
+ * stopped, as in OTP; which_children shows only the child in the loop as restarting, the
+ * ones waiting behind it as not running). Its spec stays (a temporary child's goes) until
+ * act_sup_delete_child; act_sup_restart_child starts it again. Returns 0 or ACT_ENOCHILD. Fiber or
+ * foreign thread. */
 ACT_API int act_sup_terminate_child(act_pid_t sup, const char *id);
 
 /* Starts the stopped child `id` again. Returns 0, ACT_ENOCHILD, ACT_ECHILDRUNNING,

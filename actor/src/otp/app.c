@@ -456,12 +456,42 @@ static void app_died(act_ref_t mref, act_down_t *d)
  * kill unwinds that frame before the exit callback runs. */
 static act_msg_t *ctl_cur;
 
+/* A start request answered with ctl_cur's result (answer_waiting_starts), held the same way. */
+static act_msg_t *ctl_also;
+
 static void ctl_on_exit(void *arg, int reason)
 {
     (void)arg;
     (void)reason;
     act_msg_free(ctl_cur);
-    ctl_cur = NULL;
+    act_msg_free(ctl_also);
+    ctl_cur = ctl_also = NULL;
+}
+
+static bool match_start_of(const act_msg_t *m, void *arg)
+{
+    return m->type == ACT__MSG_APP_REQ && ((const app_req_t *)m)->op == OP_START &&
+           strcmp(((const app_req_t *)m)->name, (const char *)arg) == 0;
+}
+
+static void reply_status(act_msg_t *req, int rc)
+{
+    app_reply_t *r = act_msg_new(app_reply_t, ACT__MSG_APP_REPLY);
+    r->status = rc;
+    act_reply(req, &r->hdr);
+}
+
+/* The starts of `name` requested while it was starting get the same answer, before the one
+ * that started it (so none of them can ask again meanwhile), as OTP's controller answers every
+ * process that asked during the start (OTP-2973): ok to all, or the same error. A start asked
+ * for after that finds it running (ACT_EAPPSTARTED). */
+static void answer_waiting_starts(const char *name, int rc)
+{
+    while (act_receive(match_start_of, (void *)name, 0, &ctl_also) == 0) {
+        reply_status(ctl_also, rc);
+        act_msg_free(ctl_also);
+        ctl_also = NULL;
+    }
 }
 
 static void ctl_main(void *arg)
@@ -479,9 +509,9 @@ static void ctl_main(void *arg)
             int rc = q->op == OP_START  ? do_start(q->name)
                      : q->op == OP_STOP ? do_stop(q->name)
                                         : (stop_all_apps(), 0);
-            app_reply_t *r = act_msg_new(app_reply_t, ACT__MSG_APP_REPLY);
-            r->status = rc;
-            act_reply(m, &r->hdr);
+            if (q->op == OP_START && rc != ACT_EAPPSTARTED)
+                answer_waiting_starts(q->name, rc);
+            reply_status(m, rc);
         } else if (m->type == ACT_MSG_DOWN) {
             app_died(m->ref, (act_down_t *)m);
         }

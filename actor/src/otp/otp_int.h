@@ -47,6 +47,10 @@ typedef struct act__ack {
     char text[]; /* a failure's text ("failed to start child db: ..."), or "" */
 } act__ack_t;
 
+/* An ACK's status for a child that ignored its start (a server's act_server_ignore): the
+ * start returns 0 with no pid. */
+#define ACT__START_IGNORED 0x7fffffd0
+
 /* Sends the ACK with status to the starter, with a failure's text (may be NULL). */
 void act__ack(act_pid_t starter, int status, const char *text);
 /* Waits for child's ACK: the starter is linked to child; mref is the monitor taken at spawn,

@@ -33,9 +33,11 @@
 
 #include "otp_int.h"
 
-/* Return markers of act_server_continue and act_server_timeout (act_stop's is the core's). */
+/* Return markers of act_server_continue, act_server_timeout and act_server_ignore (act_stop's
+ * is the core's). */
 #define CONTINUE_MARK 0x7fffffe1
 #define TIMEOUT_MARK 0x7fffffe2
+#define IGNORE_MARK 0x7fffffe3
 
 /* Held messages replayed per DRAIN turn. */
 #define DRAIN_BATCH 64
@@ -144,6 +146,11 @@ int act_server_timeout(int64_t ms)
     return TIMEOUT_MARK;
 }
 
+int act_server_ignore(void)
+{
+    return IGNORE_MARK;
+}
+
 /* ---- the idle timeout ------------------------------------------------------------------- */
 
 static void timeout_cancel(srv_hdr_t *h)
@@ -185,6 +192,8 @@ static int after(srv_hdr_t *h, int rc)
         timeout_arm(h, timeout_after);
         return 0;
     }
+    if (rc == IGNORE_MARK)
+        act_failf(ACT_CRASH, "act_server_ignore returned outside init");
     return rc;
 }
 
@@ -201,8 +210,13 @@ static int srv_init(void *state, void *arg)
     bool linked = r->linked;
     void *uarg = r->arg;
     const act_server_t *srv = r->srv;
-    int rc = r->name[0] ? act_register(r->name, act_self()) : 0;
+    /* init may unwind (act_fail): nothing of r may be needed after it. */
+    char name[ACT_NAME_MAX + 1];
+    bool named = r->name[0] != '\0';
+    if (named)
+        snprintf(name, sizeof name, "%s", r->name);
     act_free(r);
+    int rc = named ? act_register(name, act_self()) : 0;
     if (rc == 0 && srv->init)
         rc = srv->init(ustate(h), uarg);
     if (rc == 0 || rc == CONTINUE_MARK || rc == TIMEOUT_MARK) {
@@ -211,8 +225,16 @@ static int srv_init(void *state, void *arg)
             act__ack(starter, 0, NULL);
         return after(h, rc);
     }
+    /* A failed or ignored start: the name is free by the time the starter learns it
+     * (OTP-7669), so it can start another at once. (A crash in init releases it as the actor
+     * exits, as OTP's does.) */
+    if (named && act_whereis(name) == act_self())
+        act_unregister(name);
+    bool ignored = rc == IGNORE_MARK;
+    if (ignored)
+        rc = act_stop(ACT_NORMAL);
     if (ack) {
-        int status = act__init_status(rc);
+        int status = ignored ? ACT__START_IGNORED : act__init_status(rc);
         if (linked)
             act_unlink(starter);
         act__ack(starter, status, NULL);
@@ -426,6 +448,10 @@ static int start(const act_server_t *srv, void *arg, const act_server_opts_t *op
     }
     if (wait)
         rc = act__start_wait(pid, mref, opts->timeout_ms == 0 ? ACT_INFINITY : opts->timeout_ms);
+    if (rc == ACT__START_IGNORED) {
+        rc = 0;
+        pid = ACT_PID_NONE;
+    }
     if (rc == 0 && out)
         *out = pid;
     return rc;
@@ -500,6 +526,8 @@ bool act_msg_is_cast(const act_msg_t *msg)
 
 int act_server_stop(act_pid_t server, int reason, int64_t timeout_ms)
 {
+    if (timeout_ms < ACT_INFINITY)
+        return ACT_EBADARG; /* the server is left alone */
     if (!act__can_wait())
         return act_system_running() ? ACT_ENOTFIBER : ACT_ENOTRUNNING;
     act_ref_t mref;

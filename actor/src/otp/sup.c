@@ -164,8 +164,10 @@ static void kids_remove(sup_t *s, size_t i)
  * so the caller's spec may live on its stack). */
 static int sup_new(const act_sup_spec_t *spec, sup_t **out)
 {
+    /* An intensity needs a period (OTP's invalid_period); both 0 means the defaults. */
     if (!spec || (unsigned)spec->strategy > ACT_SIMPLE_ONE_FOR_ONE || spec->max_restarts < 0 ||
-        spec->max_seconds < 0 || (spec->nchildren && !spec->children) ||
+        spec->max_seconds < 0 || (spec->max_restarts > 0 && spec->max_seconds == 0) ||
+        (spec->nchildren && !spec->children) ||
         (spec->register_name && (!spec->name || !spec->name[0])))
         return ACT_EBADARG;
     bool dynamic = spec->strategy == ACT_SIMPLE_ONE_FOR_ONE;
@@ -490,6 +492,16 @@ static void restart_group(sup_t *s, size_t from)
         s->kids[i]->pending = true;
 }
 
+/* The static child in a restart loop: the first pending one, whose start failed. The pending
+ * children after it wait for it and are not running, as OTP shows them (undefined). */
+static const child_t *restarting_child(const sup_t *s)
+{
+    for (size_t i = 0; i < s->nkids; i++)
+        if (s->kids[i]->pending)
+            return s->kids[i];
+    return NULL;
+}
+
 static bool any_pending(const sup_t *s)
 {
     for (size_t i = 0; i < s->nkids; i++)
@@ -529,8 +541,12 @@ static void child_exited(sup_t *s, child_t *c, int reason, const char *text)
             forget(s, c);
         return;
     }
-    if (!add_restart(s))
-        give_up(s, c->spec->id, pid, reason, text);
+    if (!add_restart(s)) {
+        const char *id = c->spec->id;
+        if (s->strategy == ACT_SIMPLE_ONE_FOR_ONE)
+            forget(s, c); /* held by no map or list any more (its id is the template's) */
+        give_up(s, id, pid, reason, text);
+    }
     if (abnormal)
         act__report(ACT_REPORT_CHILD_EXIT, s->name, s->self, c->spec->id, pid, reason, text,
                     "restarting");
@@ -610,10 +626,11 @@ static act__sup_reply_t *which_reply(sup_t *s)
             w[i++] = (act__sup_child_t){tid,         ACT_PID_NONE, s->tmpl.type, s->tmpl.restart,
                                         c->restarts, true};
     } else {
+        const child_t *looping = restarting_child(s);
         for (size_t i = 0; i < n; i++) {
             child_t *c = s->kids[n - 1 - i];
-            w[i] = (act__sup_child_t){0,           c->pid,    c->spec->type, c->spec->restart,
-                                      c->restarts, c->pending};
+            w[i] = (act__sup_child_t){0,           c->pid,      c->spec->type, c->spec->restart,
+                                      c->restarts, c == looping};
             PUT_STRING(c->spec->id, w[i].id_off);
         }
     }
@@ -672,10 +689,14 @@ static int static_add(sup_t *s, const act_child_spec_t *spec, act_pid_t *out)
 {
     if (s->strategy == ACT_SIMPLE_ONE_FOR_ONE)
         return ACT_ENOTSUP;
-    if (!spec_ok(spec) || !spec->id[0])
+    if (!spec_ok(spec) || !spec->id || !spec->id[0])
         return ACT_EBADARG;
-    if (find_id(s, spec->id, NULL))
-        return ACT_ECHILDEXISTS;
+    const child_t *had = find_id(s, spec->id, NULL);
+    if (had) {
+        /* OTP's {error, {already_started, Pid}} and {error, already_present}. */
+        *out = had->pid;
+        return had->pid ? ACT_ECHILDRUNNING : ACT_ECHILDEXISTS;
+    }
     child_t *c = child_new(spec);
     if (!c)
         return ACT_ENOMEM;
@@ -700,8 +721,13 @@ static int static_op(sup_t *s, int op, const char *id, act_pid_t *out)
     child_t *c = find_id(s, id, &i);
     if (!c)
         return ACT_ENOCHILD;
+    bool looping = c == restarting_child(s);
     switch (op) {
     case ACT__SUP_TERMINATE:
+        /* Terminating the child in a restart loop ends the loop: the children waiting behind
+         * it stay stopped. */
+        for (size_t k = 0; looping && k < s->nkids; k++)
+            s->kids[k]->pending = false;
         c->pending = false;
         stop_child(s, c);
         if (c->spec->restart == ACT_TEMPORARY)
@@ -710,7 +736,7 @@ static int static_op(sup_t *s, int op, const char *id, act_pid_t *out)
     case ACT__SUP_RESTART: {
         if (c->pid)
             return ACT_ECHILDRUNNING;
-        if (c->pending)
+        if (looping)
             return ACT_ERESTARTING;
         int rc = start_child(s, c);
         *out = c->pid;
@@ -719,7 +745,7 @@ static int static_op(sup_t *s, int op, const char *id, act_pid_t *out)
     default: /* ACT__SUP_DELETE */
         if (c->pid)
             return ACT_ECHILDRUNNING;
-        if (c->pending)
+        if (looping)
             return ACT_ERESTARTING;
         kids_remove(s, i);
         return 0;

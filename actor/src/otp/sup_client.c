@@ -86,7 +86,7 @@ static int simple_call(act_pid_t sup, act__sup_req_t *q, act_pid_t *out)
     act__sup_reply_t *r = NULL;
     int rc = sup_call(sup, q, &r);
     if (out)
-        *out = r && rc == 0 ? r->pid : ACT_PID_NONE;
+        *out = r ? r->pid : ACT_PID_NONE; /* ACT_ECHILDRUNNING comes with the running pid */
     if (r)
         act_msg_free(&r->hdr);
     return rc;
@@ -94,6 +94,8 @@ static int simple_call(act_pid_t sup, act__sup_req_t *q, act_pid_t *out)
 
 int act_sup_stop(act_pid_t sup, int64_t timeout_ms)
 {
+    if (timeout_ms < ACT_INFINITY)
+        return ACT_EBADARG;
     if (!act__can_wait())
         return act_system_running() ? ACT_ENOTFIBER : ACT_ENOTRUNNING;
     if (sup == act_self())
