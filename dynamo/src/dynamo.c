@@ -143,7 +143,8 @@ static int start(const dyn_dynamo_t *d, int sched, act_pid_t *out)
         .name = d->name,
         .strategy = ACT_REST_FOR_ONE,
         .max_restarts = d->max_restarts,
-        .max_seconds = d->max_seconds,
+        /* each field defaults on its own: a count alone is counted over 5 s */
+        .max_seconds = d->max_seconds || d->max_restarts <= 0 ? d->max_seconds : 5,
         .children = kids,
         .nchildren = 2,
         .sched = sched,

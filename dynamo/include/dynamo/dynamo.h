@@ -154,8 +154,8 @@ struct dyn_dynamo {
     size_t stack_size;       /* request fiber stack [runtime default] */
     int64_t stop_timeout_ms; /* graceful stop: requests in flight get this long [5000] */
     int max_restarts;        /* the Dynamo supervisor's intensity [3 in 5 s] */
-    int max_seconds;
-    void *user; /* the application's, for routes (dyn_conn_user) */
+    int max_seconds;         /* [5 when only max_restarts is set] */
+    void *user;              /* the application's, for routes (dyn_conn_user) */
 };
 
 /* .plugs and .nplugs from a static array. */
