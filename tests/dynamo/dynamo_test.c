@@ -129,6 +129,16 @@ DY_TEST(dynamo, serves_then_stops)
     cr_assert_eq(dyn_stop("web_a", 100), DYN_ENODYNAMO);
 }
 
+/* A restart count alone is counted over 5 s (the supervisor refuses a count without a period). */
+DY_TEST(dynamo, a_restart_count_alone_starts)
+{
+    const dyn_dynamo_t counted = {
+        .name = "web_counted", .endpoint = &web_router, .env = DYN_ENV_PROD, .max_restarts = 10};
+    cr_assert_eq(dyn_start_link(&counted, NULL), 0);
+    expect_body(dyn_port("web_counted"), "/", 200, "hello from web_counted");
+    cr_assert_eq(dyn_stop("web_counted", MS(5000)), 0);
+}
+
 DY_TEST(dynamo, a_crash_costs_one_request_and_releases_its_resources)
 {
     cr_assert_eq(dyn_start_link(&web_a, NULL), 0);
