@@ -49,6 +49,9 @@ typedef struct http__head {
     uint64_t content_length;
 } http__head_t;
 
+/* The bytes of a token (RFC 9110 5.6.2: field names, methods, codings, chunk extensions). */
+extern const bool http__tchar[256];
+
 /* Resets p for the message whose bytes begin at `start` of the caller's buffer. */
 void http__parser_init(http__parser_t *p, const http_limits_t *lim);
 
