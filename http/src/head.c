@@ -1,9 +1,10 @@
 /*
  * From a parsed head to a request: splits the arena copy of the head in place (names
  * lowercased, strings NUL-terminated where the CR or colon was), resolves the target's form,
- * and applies the rules llhttp leaves to us: no obs-fold, no empty field name, exactly one
- * Host in HTTP/1.1, Transfer-Encoding only chunked (last) and never in HTTP/1.0, Expect only
- * 100-continue, the body within max_body_size.
+ * and applies the rules llhttp leaves to us: one SP between the request line's parts, no
+ * obs-fold, no empty field name, exactly one valid Host in HTTP/1.1 (at most one in 1.0),
+ * Transfer-Encoding only chunked (last, without parameters), never empty, never in HTTP/1.0,
+ * Expect only 100-continue, the body within max_body_size.
  */
 #include <string.h>
 

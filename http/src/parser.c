@@ -5,8 +5,10 @@
  * CR or LF), header names are tokens with no space before the colon, field values have no
  * control characters, Content-Length is digits only and never repeated, Content-Length with
  * Transfer-Encoding is an error. What it lets through and we refuse is checked when the head is
- * split (head.c): obs-fold, empty names, codings other than chunked, versions other than
- * 1.0/1.1, missing or repeated Host.
+ * split (head.c): runs of spaces in the request line, obs-fold, empty names, an empty
+ * Transfer-Encoding, codings other than chunked, missing, repeated or invalid Host; and here,
+ * versions other than 1.0/1.1. What it refuses and RFC 9110 allows, a method outside its list,
+ * is taken here on its error path (other_method).
  *
  * on_headers_complete pauses the parser, so llhttp never sees a body: the caller reads
  * llhttp's error position to learn where the head ended and frames the body itself. Span
