@@ -13,8 +13,8 @@
  * max_keepalive reached, the server is stopping, or a request body was left unread). A
  * response to HEAD carries the same headers and no body (writes are then accepted and
  * dropped). 204 and 304 responses carry no body (nor Content-Length), 205 an empty one
- * (Content-Length: 0; writes are refused). A status outside 200-999
- * goes out as 500: a 1xx is an interim response, which the server sends itself (100 Continue).
+ * (Content-Length: 0; writes are refused). A status outside 200-999 goes out as 500: a 1xx is
+ * an interim response, which the server sends itself (100 Continue).
  *
  * Back-pressure: data is copied into messages to the connection actor, which writes them at
  * once if the socket takes them. Once more than 64 KiB are written but not yet taken by the
@@ -33,8 +33,8 @@
 
 /* Adds a response header (name and value are copied). The name must be a token, the value
  * free of control characters but HTAB (RFC 9110 5.1, 5.5): HTTP_ESTATE otherwise, as after the
- * head was sent. Content-Length set here makes a streamed response
- * identity-coded; Date, Server, Connection and Transfer-Encoding are the server's. */
+ * head was sent. Content-Length set here makes a streamed response identity-coded; Date,
+ * Server, Connection and Transfer-Encoding are the server's. */
 HTTP_API int http_resp_header(http_req_t *req, const char *name, const char *value);
 HTTP_API int http_resp_headern(http_req_t *req, const char *name, size_t name_len,
                                const char *value, size_t value_len);
