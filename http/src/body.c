@@ -116,11 +116,7 @@ static bool parse_size_line(const char *p, const char *e, uint64_t *size)
     return true;
 }
 
-/* Fields that must never come in a trailer (RFC 9110 6.5.1): message framing, routing,
- * connection management, request modifiers, authentication and content format. A component
- * that merged one into the header section would read another message than we did (a
- * Transfer-Encoding or Content-Length there is a smuggling attempt): the body is refused. */
-static bool forbidden_trailer(const char *name, size_t n)
+bool http__trailer_forbidden(const char *name, size_t n)
 {
     static const char *const names[] = {
         "content-length",
@@ -160,7 +156,7 @@ static int check_fields(const char *p, const char *e, const http_limits_t *lim)
         const char *name = p;
         while (p < e && http__tchar[(unsigned char)*p])
             p++;
-        if (p == name || p == e || *p != ':' || forbidden_trailer(name, (size_t)(p - name)))
+        if (p == name || p == e || *p != ':' || http__trailer_forbidden(name, (size_t)(p - name)))
             return 400;
         p++;
         while (p < e && *p != '\r') {

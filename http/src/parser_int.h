@@ -103,6 +103,13 @@ typedef struct http__body_io {
  * large); io's results are written whatever it returns. */
 int http__body_decode(http__body_t *b, const http_limits_t *lim, http__body_io_t *io);
 
+/* True for a field that must never come in a trailer (RFC 9110 6.5.1): message framing,
+ * routing, connection management, request modifiers, authentication and content format (name
+ * in any case). A component that merged one into the header section would read another message
+ * than we did (a Transfer-Encoding or Content-Length there is a smuggling attempt): a request
+ * body with one is refused, and a handler may not send one. */
+bool http__trailer_forbidden(const char *name, size_t n);
+
 /* Splits validated trailer field lines (from http__body_decode) in place: lowercases names,
  * NUL-terminates names and values. Fills at most max entries of out; returns the count. */
 size_t http__fields_split(char *lines, size_t len, http_header_t *out, size_t max);

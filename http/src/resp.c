@@ -492,6 +492,13 @@ int http_resp_end(http_req_t *req, const http_header_t *trailers, size_t n)
 {
     if (req->resp != HTTP__R_STREAM && req->resp != HTTP__R_BODY)
         return HTTP_ESTATE;
+    /* Refused trailers leave the response open: the handler may end it again (or its end
+     * does, without them). */
+    for (size_t i = 0; i < n; i++)
+        if (!field_ok(trailers[i].name, trailers[i].name_len, true) ||
+            !field_ok(trailers[i].value, trailers[i].value_len, false) ||
+            http__trailer_forbidden(trailers[i].name, trailers[i].name_len))
+            return HTTP_ESTATE;
     if (req->closed) {
         req->resp = HTTP__R_DONE;
         return req->closed;
@@ -509,12 +516,8 @@ int http_resp_end(http_req_t *req, const http_header_t *trailers, size_t n)
         return send_out(req, http__out_alloc(0, HTTP__OUT_FINAL | close_flag(req)));
     if (req->resp_chunked) {
         size_t tl = 5;
-        for (size_t i = 0; i < n; i++) {
-            if (!field_ok(trailers[i].name, trailers[i].name_len, true) ||
-                !field_ok(trailers[i].value, trailers[i].value_len, false))
-                return HTTP_ESTATE;
+        for (size_t i = 0; i < n; i++)
             tl += trailers[i].name_len + trailers[i].value_len + 4;
-        }
         http__out_t *o = http__out_alloc(tl, HTTP__OUT_FINAL | close_flag(req));
         char *p = PUTS(o->data, "0\r\n");
         for (size_t i = 0; i < n; i++) {

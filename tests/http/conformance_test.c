@@ -45,6 +45,23 @@ static void handler(http_req_t *req, void *arg)
         char body[32];
         snprintf(body, sizeof body, "%d refused", refused);
         http_resp_send(req, 200, body, strlen(body));
+    } else if (strcmp(p, "/tr") == 0) {
+        /* Trailers that would make an invalid message, or that must not be trailers, are
+         * refused, and the response stays open for a valid end. */
+        http_resp_start(req, 200);
+        http_resp_write(req, "x", 1);
+        static const http_header_t bad[] = {{"Content-Length", "1", 14, 1},
+                                            {"transfer-encoding", "chunked", 17, 7},
+                                            {"Host", "h", 4, 1},
+                                            {"X-A", "a\nb", 3, 3},
+                                            {"X(", "a", 2, 1}};
+        int refused = 0;
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+            refused += http_resp_end(req, &bad[i], 1) == HTTP_ESTATE;
+        char v[16];
+        snprintf(v, sizeof v, "%d", refused);
+        http_header_t ok = {"X-Refused", v, 9, (uint32_t)strlen(v)};
+        http_resp_end(req, &ok, 1);
     } else if (strcmp(p, "/r") == 0) {
         const char *body;
         size_t len;
@@ -338,6 +355,13 @@ Test(conformance, responses_are_valid_whatever_the_handler_asks)
     check_resp(c, "GET /s?1000 HTTP/1.1\r\nHost: t\r\n\r\n", false, 500, "5", NULL, "hello");
     check_resp(c, "GET /s?999 HTTP/1.1\r\nHost: t\r\n\r\n", false, 999, "5", NULL, "hello");
     check_resp(c, "GET /c?200 HTTP/1.1\r\nHost: t\r\n\r\n", false, 200, NULL, "chunked", "hello");
+    hu_send(c, "GET /tr HTTP/1.1\r\nHost: t\r\n\r\n", -1);
+    hu_resp_t tr;
+    cr_assert_eq(hu_read(c, &tr, false), 0);
+    cr_expect(tr.chunked);
+    cr_expect_str_eq(tr.body, "x");
+    cr_expect_str_eq(tr.trailers, "X-Refused: 5\r\n");
+    hu_resp_free(&tr);
     /* HEAD: the GET's headers, no body. */
     check_resp(c, "HEAD /s?200 HTTP/1.1\r\nHost: t\r\n\r\n", true, 200, "5", NULL, "");
     check_resp(c, "HEAD /t?200 HTTP/1.1\r\nHost: t\r\n\r\n", true, 200, "5", NULL, "");

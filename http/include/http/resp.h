@@ -56,7 +56,10 @@ HTTP_API int http_resp_write(http_req_t *req, const void *data, size_t len);
 HTTP_API int http_resp_sendfile(http_req_t *req, int fd, off_t offset, size_t len);
 /* Ends a streamed response (the last chunk for chunked bodies; n trailers after it, for
  * chunked bodies only, may be NULL/0). Returns 0, -EPIPE, or HTTP_ESTATE (not started, already
- * ended, or fewer bytes than a declared Content-Length: the connection then closes). */
+ * ended, or fewer bytes than a declared Content-Length: the connection then closes; or a
+ * trailer refused as http_resp_header refuses a header, or one RFC 9110 6.5.1 forbids in
+ * trailers, such as Content-Length, Transfer-Encoding, Host or Content-Type: the response is
+ * then still open). */
 HTTP_API int http_resp_end(http_req_t *req, const http_header_t *trailers, size_t n);
 
 /* True once a head went out or is on its way (status and headers can no longer change). */
