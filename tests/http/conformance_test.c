@@ -13,8 +13,9 @@ TestSuite(conformance, .init = hu_init, .fini = hu_fini, .timeout = TMO(60));
 
 /* The suite's handler: /s?N answers status N whole, /t?N streamed with a Content-Length, /c?N
  * streamed and chunked, each after setting a Transfer-Encoding of its own and (/s) a
- * Content-Length that does not match: the server must still send a valid message. /r reads the
- * body and leaves a failed read to the server (400, 408 or 413). Anything else: hu_handler. */
+ * Content-Length that does not match: the server must still send a valid message. /h and /tr
+ * try headers and trailers the server must refuse. /r reads the body and leaves a failed read
+ * to the server (400, 408 or 413). Anything else: hu_handler. */
 static void handler(http_req_t *req, void *arg)
 {
     (void)arg;
