@@ -12,6 +12,7 @@
  * keeps no bytes of its own between calls: its state is a byte count and a position.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "parser_int.h"
 
@@ -33,13 +34,6 @@ bool http__body_done(const http__body_t *b)
 bool http__body_in_trailers(const http__body_t *b)
 {
     return b->mode == HTTP__B_CHUNKED && b->state == CS_TRAILERS;
-}
-
-static inline bool is_tchar(unsigned char c)
-{
-    static const char extra[] = "!#$%&'*+-.^_`|~";
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c != 0 && strchr(extra, c) != NULL);
 }
 
 static inline int hexval(unsigned char c)
@@ -80,7 +74,7 @@ static bool parse_size_line(const char *p, const char *e, uint64_t *size)
             return false; /* whitespace not followed by an extension */
         p = skip_bws(p + 1, e);
         const char *n = p;
-        while (p < e && is_tchar((unsigned char)*p))
+        while (p < e && http__tchar[(unsigned char)*p])
             p++;
         if (p == n)
             return false;
@@ -111,7 +105,7 @@ static bool parse_size_line(const char *p, const char *e, uint64_t *size)
                 p++;
             } else {
                 const char *tok = p;
-                while (p < e && is_tchar((unsigned char)*p))
+                while (p < e && http__tchar[(unsigned char)*p])
                     p++;
                 if (p == tok)
                     return false;
@@ -122,8 +116,37 @@ static bool parse_size_line(const char *p, const char *e, uint64_t *size)
     return true;
 }
 
+bool http__trailer_forbidden(const char *name, size_t n)
+{
+    static const char *const names[] = {
+        "content-length",
+        "transfer-encoding",
+        "trailer",
+        "host",
+        "connection",
+        "keep-alive",
+        "upgrade",
+        "te",
+        "expect",
+        "max-forwards",
+        "range",
+        "authorization",
+        "cookie",
+        "proxy-authorization",
+        "proxy-connection",
+        "content-type",
+        "content-encoding",
+        "content-range",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == n && strncasecmp(name, names[i], n) == 0)
+            return true;
+    return false;
+}
+
 /* Trailer field lines [p, e), each ending in CRLF: token ":" OWS value OWS, value bytes
- * VCHAR / obs-text / SP / HTAB. Returns 0 or 400; 431 past the limits. */
+ * VCHAR / obs-text / SP / HTAB, never a forbidden field. Returns 0 or 400; 431 past the
+ * limits. */
 static int check_fields(const char *p, const char *e, const http_limits_t *lim)
 {
     uint32_t n = 0;
@@ -131,9 +154,9 @@ static int check_fields(const char *p, const char *e, const http_limits_t *lim)
         return 431;
     while (p < e) {
         const char *name = p;
-        while (p < e && is_tchar((unsigned char)*p))
+        while (p < e && http__tchar[(unsigned char)*p])
             p++;
-        if (p == name || p == e || *p != ':')
+        if (p == name || p == e || *p != ':' || http__trailer_forbidden(name, (size_t)(p - name)))
             return 400;
         p++;
         while (p < e && *p != '\r') {
@@ -249,7 +272,7 @@ int http__body_decode(http__body_t *b, const http_limits_t *lim, http__body_io_t
             break;
         case CS_TRAILERS: {
             if (inlen - i < 2) {
-                if (inlen - i == 1 && in[i] != '\r' && !is_tchar((unsigned char)in[i]))
+                if (inlen - i == 1 && in[i] != '\r' && !http__tchar[(unsigned char)in[i]])
                     rc = 400;
                 goto out;
             }

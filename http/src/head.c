@@ -1,9 +1,10 @@
 /*
  * From a parsed head to a request: splits the arena copy of the head in place (names
  * lowercased, strings NUL-terminated where the CR or colon was), resolves the target's form,
- * and applies the rules llhttp leaves to us: no obs-fold, no empty field name, exactly one
- * Host in HTTP/1.1, Transfer-Encoding only chunked (last) and never in HTTP/1.0, Expect only
- * 100-continue, the body within max_body_size.
+ * and applies the rules llhttp leaves to us: one SP between the request line's parts, no
+ * obs-fold, no empty field name, exactly one valid Host in HTTP/1.1 (at most one in 1.0),
+ * Transfer-Encoding only chunked (last, without parameters), never empty, never in HTTP/1.0,
+ * Expect only 100-continue, the body within max_body_size.
  */
 #include <string.h>
 
@@ -89,11 +90,14 @@ static int check_te(const http_header_t *h, size_t n)
             while (p < e && *p != ',' && *p != ';' && !is_ows(*p))
                 p++;
             size_t tl = (size_t)(p - t);
+            while (p < e && is_ows(*p))
+                p++;
+            bool params = p < e && *p != ',';
             while (p < e && *p != ',')
                 p++; /* parameters of a coding */
-            if (tl == 0)
-                continue;
-            if (ieq(t, tl, "chunked")) {
+            if (tl == 0 && !params)
+                continue;                           /* an empty list element */
+            if (ieq(t, tl, "chunked") && !params) { /* chunked has no parameters */
                 seen_chunked++;
                 chunked_last = true;
             } else {
@@ -107,13 +111,50 @@ static int check_te(const http_header_t *h, size_t n)
     return other ? 501 : 0;
 }
 
+/* Bytes of a reg-name (RFC 3986 3.2.2: unreserved, sub-delims; '%' starts a pct-encoding). */
+static const bool reg_name_byte[256] = {
+    ['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true, ['-'] = true, ['.'] = true,
+    ['_'] = true,         ['~'] = true,         ['!'] = true,         ['$'] = true, ['&'] = true,
+    ['\''] = true,        ['('] = true,         [')'] = true,         ['*'] = true, ['+'] = true,
+    [','] = true,         [';'] = true,         ['='] = true,
+};
+
+static inline bool is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* An authority without userinfo, as Host carries it (RFC 9112 3.2, RFC 3986 3.2.2): uri-host
+ * [":" port], uri-host an IP-literal in brackets or a reg-name (which IPv4 addresses are),
+ * possibly empty (RFC 9112 3.2: a target without authority); port = *DIGIT. Anything else is
+ * "a Host header field with an invalid field value": 400. */
 static bool host_ok(const char *h, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)h[i];
-        if (c <= ' ' || c == '/' || c == '?' || c == '#' || c == '@' || c == '\\' || c >= 0x7f)
+    size_t i = 0;
+    if (len && h[0] == '[') {
+        /* IPv6address or IPvFuture: hex digits, ':' and '.' (or unreserved / sub-delims) */
+        for (i = 1; i < len && h[i] != ']'; i++)
+            if (h[i] != ':' && !reg_name_byte[(unsigned char)h[i]])
+                return false;
+        if (i == len || i == 1)
             return false;
+        i++;
+    } else {
+        for (; i < len && h[i] != ':'; i++) {
+            if (h[i] == '%') {
+                if (len - i < 3 || !is_hex(h[i + 1]) || !is_hex(h[i + 2]))
+                    return false;
+                i += 2;
+            } else if (!reg_name_byte[(unsigned char)h[i]]) {
+                return false;
+            }
+        }
     }
+    if (i < len && h[i++] != ':')
+        return false;
+    for (; i < len; i++)
+        if (h[i] < '0' || h[i] > '9')
+            return false;
     return true;
 }
 
@@ -180,17 +221,18 @@ int http__req_fill(http_req_t *req, char *h, const http__head_t *hd, const http_
     req->version = hd->version;
     req->keepalive = hd->keepalive;
     /* request line: METHOD SP target SP version CRLF */
-    char *sp = memchr(h, ' ', hd->url_off);
-    if (!sp)
+    /* llhttp's strict mode takes runs of spaces between the parts, and a bare LF ending the
+     * line: RFC 9112 3 has one SP each, and we take nothing else (nor does h2o). llhttp has
+     * checked "HTTP/d.d", so the line ends 10 bytes after the target's end. */
+    char *sp = h + hd->url_off - 1, *url_end = h + hd->url_off + hd->url_len;
+    char *line_end = url_end + 10;
+    if (hd->url_off < 2 || *sp != ' ' || memchr(h, ' ', hd->url_off - 1) || *url_end != ' ' ||
+        url_end[1] != 'H' || line_end >= end || line_end[-1] != '\r' || *line_end != '\n')
         return 400;
     *sp = '\0';
     req->method_str = h;
-    h[hd->url_off + hd->url_len] = '\0';
+    *url_end = '\0';
     req->target = h + hd->url_off;
-    char *line_end = memchr(h + hd->url_off + hd->url_len + 1, '\n',
-                            (size_t)(end - (h + hd->url_off + hd->url_len + 1)) + 2);
-    if (!line_end || line_end[-1] != '\r')
-        return 400; /* llhttp's strict mode takes a bare LF here: we do not */
     char *fields = line_end + 1;
 
     /* Count lines for the array, then split. */
@@ -213,6 +255,7 @@ int http__req_fill(http_req_t *req, char *h, const http__head_t *hd, const http_
 
     const char *host = NULL;
     unsigned hosts = 0;
+    bool te = hd->has_te; /* llhttp flags only a non-empty Transfer-Encoding */
     for (size_t i = 0; i < n; i++) {
         const http_header_t *f = &req->headers[i];
         switch (f->name_len) {
@@ -231,6 +274,9 @@ int http__req_fill(http_req_t *req, char *h, const http__head_t *hd, const http_
                 req->expect_continue = req->version == 11;
             }
             break;
+        case 17:
+            te |= memcmp(f->name, "transfer-encoding", 17) == 0;
+            break;
         default:
             break;
         }
@@ -238,8 +284,8 @@ int http__req_fill(http_req_t *req, char *h, const http__head_t *hd, const http_
     if (hosts > 1 || (hosts == 0 && req->version == 11))
         return 400;
 
-    if (hd->has_te) {
-        if (req->version == 10)
+    if (te) {
+        if (req->version == 10 || hd->has_cl)
             return 400; /* RFC 9112 6.1: faulty framing */
         int st = check_te(req->headers, n);
         if (st)

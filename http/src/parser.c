@@ -5,8 +5,10 @@
  * CR or LF), header names are tokens with no space before the colon, field values have no
  * control characters, Content-Length is digits only and never repeated, Content-Length with
  * Transfer-Encoding is an error. What it lets through and we refuse is checked when the head is
- * split (head.c): obs-fold, empty names, codings other than chunked, versions other than
- * 1.0/1.1, missing or repeated Host.
+ * split (head.c): runs of spaces in the request line, obs-fold, empty names, an empty
+ * Transfer-Encoding, codings other than chunked, missing, repeated or invalid Host; and here,
+ * versions other than 1.0/1.1. What it refuses and RFC 9110 allows, a method outside its list,
+ * is taken here on its error path (other_method).
  *
  * on_headers_complete pauses the parser, so llhttp never sees a body: the caller reads
  * llhttp's error position to learn where the head ended and frames the body itself. Span
@@ -34,6 +36,8 @@ typedef struct pstate {
     uint16_t status; /* set by a callback that returns HPE_USER */
     bool began;
     bool url_done;
+    bool other;       /* a method llhttp does not know: llhttp parses after a stand-in */
+    bool method_wait; /* such a method, its end not yet received */
 } pstate_t;
 
 static_assert(sizeof(pstate_t) <= sizeof(http__parser_t), "http__parser_t too small");
@@ -130,23 +134,52 @@ bool http__parser_began(const http__parser_t *p)
     return ((const pstate_t *)p)->began;
 }
 
-static bool is_tchar(unsigned char c)
-{
-    static const char extra[] = "!#$%&'*+-.^_`|~";
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c != 0 && strchr(extra, c) != NULL);
-}
+const bool http__tchar[256] = {
+    ['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true, ['!'] = true,  ['#'] = true,
+    ['$'] = true,         ['%'] = true,         ['&'] = true,         ['\''] = true, ['*'] = true,
+    ['+'] = true,         ['-'] = true,         ['.'] = true,         ['^'] = true,  ['_'] = true,
+    ['`'] = true,         ['|'] = true,         ['~'] = true,
+};
 
-/* llhttp only knows its list of methods: a well-formed token it does not know is 501, garbage
- * is 400. */
-static int bad_method_status(const char *p, const char *end)
+/* Longest method token taken (RFC 9110 9.1 sets none; a longer one gets 501). */
+#define METHOD_MAX 32
+
+/* llhttp only knows its list of methods, case-sensitively; RFC 9110 9.1 makes any token a method
+ * (unknown ones are the application's to refuse). On llhttp's error, a token followed by SP is
+ * taken as HTTP_METHOD_OTHER: llhttp starts again with a stand-in method and parses the rest of
+ * the line from the SP. Returns -1 when parsing goes on from *parsed, HTTP__P_MORE while the
+ * token's end has not arrived (*parsed = end), or the status of a bad one. Only the error path
+ * of a request line runs this. */
+static int other_method(pstate_t *s, const char *buf, uint32_t *parsed, uint32_t end)
 {
-    const char *q = p;
-    while (q < end && is_tchar((unsigned char)*q))
-        q++;
-    if (q == p || q - p > 32)
+    if (s->other)
+        return 400; /* llhttp failed on the method after its stand-in: not a method */
+    const char *b = buf + s->start, *e = buf + end, *m = b;
+    while (e - m >= 2 && m[0] == '\r' && m[1] == '\n')
+        m += 2; /* empty lines before the request line */
+    const char *p = m;
+    while (p < e && p - m <= METHOD_MAX && http__tchar[(unsigned char)*p])
+        p++;
+    if (p - m > METHOD_MAX)
+        return 501;
+    if (p == m && p < e)
         return 400;
-    return (q < end && *q == ' ') ? 501 : 400;
+    s->began = true; /* the caller keeps the bytes from head_off on */
+    s->head_off = (uint32_t)(m - b);
+    if (p == e) {
+        s->method_wait = true;
+        *parsed = end;
+        return HTTP__P_MORE;
+    }
+    if (*p != ' ')
+        return 400;
+    s->method_wait = false;
+    s->other = true;
+    llhttp_init(&s->ll, HTTP_REQUEST, &settings);
+    if (llhttp_execute(&s->ll, "GET", 3) != HPE_OK)
+        return 400; /* cannot happen: a method llhttp knows, cut before its SP */
+    *parsed = (uint32_t)(p - buf);
+    return -1;
 }
 
 /* "HTTP/d.d" with another version is 505; anything else 400. */
@@ -201,8 +234,18 @@ int http__parse_head(http__parser_t *p, const char *buf, uint32_t start, uint32_
     pstate_t *s = (pstate_t *)p;
     s->base = buf;
     s->start = start;
-    const char *from = buf + *parsed;
-    llhttp_errno_t e = llhttp_execute(&s->ll, from, end - *parsed);
+    if (ACT_UNLIKELY(s->method_wait)) {
+        int r = other_method(s, buf, parsed, end);
+        if (r >= 0)
+            return r;
+    }
+    llhttp_errno_t e = llhttp_execute(&s->ll, buf + *parsed, end - *parsed);
+    if (ACT_UNLIKELY(e == HPE_INVALID_METHOD)) {
+        int r = other_method(s, buf, parsed, end);
+        if (r >= 0)
+            return r;
+        e = llhttp_execute(&s->ll, buf + *parsed, end - *parsed);
+    }
     if (e == HPE_OK) {
         *parsed = end;
         if ((uint64_t)(end - start) > head_bound(s->lim))
@@ -226,7 +269,7 @@ int http__parse_head(http__parser_t *p, const char *buf, uint32_t start, uint32_
             .len = *parsed - start - s->head_off,
             .url_off = s->url_off,
             .url_len = s->url_len,
-            .method = our_method(s->ll.method),
+            .method = s->other ? HTTP_METHOD_OTHER : our_method(s->ll.method),
             .version = (uint8_t)(10 + minor),
             .chunked = (f & F_CHUNKED) != 0,
             .has_te = (f & F_TRANSFER_ENCODING) != 0,
@@ -242,8 +285,8 @@ int http__parse_head(http__parser_t *p, const char *buf, uint32_t start, uint32_
     if (s->status)
         return s->status; /* a limit, from a callback (llhttp renames *_complete errors) */
     switch (e) {
-    case HPE_INVALID_METHOD:
-        return bad_method_status(buf + start + s->head_off, buf + end);
+    case HPE_PAUSED_H2_UPGRADE:
+        return 505; /* the HTTP/2 connection preface */
     case HPE_INVALID_VERSION:
         return bad_version_status(s, buf + start, buf + end);
     default:

@@ -49,6 +49,9 @@ typedef struct http__head {
     uint64_t content_length;
 } http__head_t;
 
+/* The bytes of a token (RFC 9110 5.6.2: field names, methods, codings, chunk extensions). */
+extern const bool http__tchar[256];
+
 /* Resets p for the message whose bytes begin at `start` of the caller's buffer. */
 void http__parser_init(http__parser_t *p, const http_limits_t *lim);
 
@@ -99,6 +102,13 @@ typedef struct http__body_io {
  * is full), HTTP__P_END (the body is complete), or 400 (malformed framing) / 431 (trailers too
  * large); io's results are written whatever it returns. */
 int http__body_decode(http__body_t *b, const http_limits_t *lim, http__body_io_t *io);
+
+/* True for a field that must never come in a trailer (RFC 9110 6.5.1): message framing,
+ * routing, connection management, request modifiers, authentication and content format (name
+ * in any case). A component that merged one into the header section would read another message
+ * than we did (a Transfer-Encoding or Content-Length there is a smuggling attempt): a request
+ * body with one is refused, and a handler may not send one. */
+bool http__trailer_forbidden(const char *name, size_t n);
 
 /* Splits validated trailer field lines (from http__body_decode) in place: lowercases names,
  * NUL-terminates names and values. Fills at most max entries of out; returns the count. */

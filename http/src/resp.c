@@ -241,15 +241,21 @@ static int send_out(http_req_t *req, http__out_t *o)
 
 /* ---- the API --------------------------------------------------------------------------------- */
 
+/* A field the server may send (RFC 9110 5.1, 5.5): the name a token, the value without CTLs
+ * but HTAB (obs-text allowed). Anything else would make an invalid message, or a second one. */
 static bool field_ok(const char *s, size_t n, bool name)
 {
-    if (name && n == 0)
-        return false;
+    if (name) {
+        if (n == 0)
+            return false;
+        for (size_t i = 0; i < n; i++)
+            if (!http__tchar[(unsigned char)s[i]])
+                return false;
+        return true;
+    }
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c == '\r' || c == '\n' || c == 0)
-            return false;
-        if (name && (c <= ' ' || c == ':' || c >= 0x7f))
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
             return false;
     }
     return true;
@@ -316,15 +322,26 @@ static uint16_t close_flag(http_req_t *req)
     return (req->resp_close || req->body_err) ? HTTP__OUT_CLOSE : 0;
 }
 
+/* A handler's status: a final one, 200-999. A 1xx is an interim response (the server sends 100
+ * itself): as the final one it would leave the client waiting for another, so it and anything
+ * out of range go out as 500, a valid message. */
+static int final_status(int status)
+{
+    return status >= 200 && status <= 999 ? status : 500;
+}
+
 int http_resp_start(http_req_t *req, int status)
 {
     if (req->resp != HTTP__R_NONE)
         return HTTP_ESTATE;
+    status = final_status(status);
     req->status = status;
     req->resp = HTTP__R_STREAM;
-    req->resp_nobody = req->method == HTTP_METHOD_HEAD || nobody_status(status);
+    req->resp_nobody = req->method == HTTP_METHOD_HEAD || nobody_status(status) || status == 205;
     if (nobody_status(status)) {
         req->resp_clen = -2;
+    } else if (status == 205) {
+        req->resp_clen = 0; /* RFC 9110 15.3.6: no content, said with Content-Length: 0 */
     } else if (req->resp_clen < 0) {
         if (req->version == 11) {
             req->resp_chunked = true;
@@ -342,6 +359,9 @@ int http_resp_send(http_req_t *req, int status, const void *body, size_t len)
         return HTTP_ESTATE;
     if (req->closed)
         return req->closed;
+    status = final_status(status);
+    if (status == 205)
+        len = 0; /* RFC 9110 15.3.6: no content */
     bool nobody = nobody_status(status);
     size_t blen = (nobody || req->method == HTTP_METHOD_HEAD) ? 0 : len;
     if (blen <= HTTP__PIECE) {
@@ -472,6 +492,13 @@ int http_resp_end(http_req_t *req, const http_header_t *trailers, size_t n)
 {
     if (req->resp != HTTP__R_STREAM && req->resp != HTTP__R_BODY)
         return HTTP_ESTATE;
+    /* Refused trailers leave the response open: the handler may end it again (or its end
+     * does, without them). */
+    for (size_t i = 0; i < n; i++)
+        if (!field_ok(trailers[i].name, trailers[i].name_len, true) ||
+            !field_ok(trailers[i].value, trailers[i].value_len, false) ||
+            http__trailer_forbidden(trailers[i].name, trailers[i].name_len))
+            return HTTP_ESTATE;
     if (req->closed) {
         req->resp = HTTP__R_DONE;
         return req->closed;
@@ -489,12 +516,8 @@ int http_resp_end(http_req_t *req, const http_header_t *trailers, size_t n)
         return send_out(req, http__out_alloc(0, HTTP__OUT_FINAL | close_flag(req)));
     if (req->resp_chunked) {
         size_t tl = 5;
-        for (size_t i = 0; i < n; i++) {
-            if (!field_ok(trailers[i].name, trailers[i].name_len, true) ||
-                !field_ok(trailers[i].value, trailers[i].value_len, false))
-                return HTTP_ESTATE;
+        for (size_t i = 0; i < n; i++)
             tl += trailers[i].name_len + trailers[i].value_len + 4;
-        }
         http__out_t *o = http__out_alloc(tl, HTTP__OUT_FINAL | close_flag(req));
         char *p = PUTS(o->data, "0\r\n");
         for (size_t i = 0; i < n; i++) {

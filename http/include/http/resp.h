@@ -12,7 +12,9 @@
  * the connection is going to close: the client asked, HTTP/1.0 without keep-alive,
  * max_keepalive reached, the server is stopping, or a request body was left unread). A
  * response to HEAD carries the same headers and no body (writes are then accepted and
- * dropped). 1xx, 204 and 304 responses carry no body.
+ * dropped). 204 and 304 responses carry no body (nor Content-Length), 205 an empty one
+ * (Content-Length: 0; writes are refused). A status outside 200-999 goes out as 500: a 1xx is
+ * an interim response, which the server sends itself (100 Continue).
  *
  * Back-pressure: data is copied into messages to the connection actor, which writes them at
  * once if the socket takes them. Once more than 64 KiB are written but not yet taken by the
@@ -29,9 +31,10 @@
 
 #include "http/server.h"
 
-/* Adds a response header (name and value are copied; no CR, LF or NUL allowed: HTTP_ESTATE
- * then, as after the head was sent). Content-Length set here makes a streamed response
- * identity-coded; Date, Server, Connection and Transfer-Encoding are the server's. */
+/* Adds a response header (name and value are copied). The name must be a token, the value
+ * free of control characters but HTAB (RFC 9110 5.1, 5.5): HTTP_ESTATE otherwise, as after the
+ * head was sent. Content-Length set here makes a streamed response identity-coded; Date,
+ * Server, Connection and Transfer-Encoding are the server's. */
 HTTP_API int http_resp_header(http_req_t *req, const char *name, const char *value);
 HTTP_API int http_resp_headern(http_req_t *req, const char *name, size_t name_len,
                                const char *value, size_t value_len);
@@ -53,7 +56,10 @@ HTTP_API int http_resp_write(http_req_t *req, const void *data, size_t len);
 HTTP_API int http_resp_sendfile(http_req_t *req, int fd, off_t offset, size_t len);
 /* Ends a streamed response (the last chunk for chunked bodies; n trailers after it, for
  * chunked bodies only, may be NULL/0). Returns 0, -EPIPE, or HTTP_ESTATE (not started, already
- * ended, or fewer bytes than a declared Content-Length: the connection then closes). */
+ * ended, or fewer bytes than a declared Content-Length: the connection then closes; or a
+ * trailer refused as http_resp_header refuses a header, or one RFC 9110 6.5.1 forbids in
+ * trailers, such as Content-Length, Transfer-Encoding, Host or Content-Type: the response is
+ * then still open). */
 HTTP_API int http_resp_end(http_req_t *req, const http_header_t *trailers, size_t n);
 
 /* True once a head went out or is on its way (status and headers can no longer change). */
