@@ -146,9 +146,13 @@ typedef struct dyn__binding {
 void dyn__conn_bind_try(dyn_conn_t *c, const struct dyn__rroute *r, dyn__binding_t *b);
 void dyn__conn_unbind(dyn_conn_t *c, const dyn__binding_t *b);
 
+/* The length of a header value that is free of control characters but HTAB (RFC 9110 5.5),
+ * else SIZE_MAX. */
+size_t dyn__field_value_len(const char *v);
+
 /* Sets a response header the framework vouches for: lname lowercase and a token, value free of
- * CR and LF, both living as long as the request (nothing is copied or checked). Replaces
- * headers of that name. */
+ * control characters but HTAB (dyn__field_value_len), both living as long as the request
+ * (nothing is copied or checked, here or by the HTTP layer). Replaces headers of that name. */
 void dyn__resp_header_trusted(dyn_conn_t *c, const char *lname, uint32_t nl, const char *value,
                               uint32_t vl);
 

@@ -34,12 +34,14 @@ static bool server_owned(const http_header_t *h)
     return false;
 }
 
+/* The conn checked every header as it was set (conn.c) and keeps them in its arena, which
+ * lives until the HTTP layer frees the request: the layer borrows them unchecked. */
 static void put_headers(dyn_conn_t *c, http_req_t *req)
 {
     for (uint32_t i = 0; i < c->nrh; i++)
         if (!server_owned(&c->rh[i]))
-            http_resp_headern(req, c->rh[i].name, c->rh[i].name_len, c->rh[i].value,
-                              c->rh[i].value_len);
+            http_resp_header_checked(req, c->rh[i].name, c->rh[i].name_len, c->rh[i].value,
+                                     c->rh[i].value_len);
 }
 
 static int h_send(dyn_conn_t *c, const void *body, size_t len)

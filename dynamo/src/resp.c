@@ -287,14 +287,21 @@ static const char *name_copy(dyn_conn_t *c, const char *name, size_t *len)
     return out;
 }
 
+size_t dyn__field_value_len(const char *v)
+{
+    const char *p = v;
+    while ((unsigned char)*p >= 0x20 ? *p != 0x7f : *p == '\t')
+        p++;
+    return *p ? SIZE_MAX : (size_t)(p - v);
+}
+
 static void add_header(dyn_conn_t *c, const char *lname, size_t nl, const char *value)
 {
-    const char *p = value;
-    while (*p && *p != '\r' && *p != '\n')
-        p++;
-    size_t vl = (size_t)(p - value);
-    if (ACT_UNLIKELY(*p != '\0'))
-        dyn__conn_fail(c, DYN_EBADHEADER, "response header %.60s: the value contains CR or LF",
+    size_t vl = dyn__field_value_len(value);
+    if (ACT_UNLIKELY(vl == SIZE_MAX))
+        dyn__conn_fail(c, DYN_EBADHEADER,
+                       "response header %.60s: the value contains a control character (CR, LF, "
+                       "...)",
                        lname);
     char *vv = dyn_arena_alloc(c->arena, vl + 1); /* the length is known: no strndup */
     if (!vv)

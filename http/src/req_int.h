@@ -30,8 +30,8 @@ struct http__rhdr {
     http__rhdr_t *next;
     uint32_t name_len;
     uint32_t value_len;
-    char *name;
-    char *value;
+    const char *name; /* in the request's arena, or the caller's (http_resp_header_checked) */
+    const char *value;
 };
 
 enum { /* http_req_t.resp */

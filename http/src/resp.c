@@ -11,7 +11,9 @@
  * before the mark has been written to the socket. So at most about HTTP__HWM bytes of a
  * response wait in the connection's queue, whatever the client's speed.
  */
+#include <assert.h>
 #include <string.h>
+#include <strings.h>
 
 #include "req_int.h"
 
@@ -275,6 +277,35 @@ static bool parse_clen(const char *v, size_t n, int64_t *out)
     return true;
 }
 
+static void append_header(http_req_t *req, http__rhdr_t *h, const char *name, size_t name_len,
+                          const char *value, size_t value_len)
+{
+    h->name = name;
+    h->value = value;
+    h->name_len = (uint32_t)name_len;
+    h->value_len = (uint32_t)value_len;
+    h->next = NULL;
+    if (req->rhdrs_tail)
+        req->rhdrs_tail->next = h;
+    else
+        req->rhdrs = h;
+    req->rhdrs_tail = h;
+    req->nrhdrs++;
+}
+
+#ifndef NDEBUG
+/* The fields http_resp_headern interprets rather than adds: a checked header must not name
+ * them. */
+static bool server_field(const char *name, size_t n)
+{
+    static const char *const own[] = {"content-length", "connection", "transfer-encoding"};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        if (n == strlen(own[i]) && strncasecmp(name, own[i], n) == 0)
+            return true;
+    return false;
+}
+#endif
+
 int http_resp_headern(http_req_t *req, const char *name, size_t name_len, const char *value,
                       size_t value_len)
 {
@@ -294,21 +325,26 @@ int http_resp_headern(http_req_t *req, const char *name, size_t name_len, const 
     http__rhdr_t *h = http__arena_alloc(&req->arena, sizeof *h + name_len + value_len + 2);
     if (!h)
         return ACT_ENOMEM;
-    h->name = (char *)(h + 1);
-    h->value = h->name + name_len + 1;
-    memcpy(h->name, name, name_len);
-    h->name[name_len] = '\0';
-    memcpy(h->value, value, value_len);
-    h->value[value_len] = '\0';
-    h->name_len = (uint32_t)name_len;
-    h->value_len = (uint32_t)value_len;
-    h->next = NULL;
-    if (req->rhdrs_tail)
-        req->rhdrs_tail->next = h;
-    else
-        req->rhdrs = h;
-    req->rhdrs_tail = h;
-    req->nrhdrs++;
+    char *copy = (char *)(h + 1);
+    memcpy(copy, name, name_len);
+    copy[name_len] = '\0';
+    memcpy(copy + name_len + 1, value, value_len);
+    copy[name_len + 1 + value_len] = '\0';
+    append_header(req, h, copy, name_len, copy + name_len + 1, value_len);
+    return 0;
+}
+
+int http_resp_header_checked(http_req_t *req, const char *name, size_t name_len, const char *value,
+                             size_t value_len)
+{
+    if (req->resp != HTTP__R_NONE && req->resp != HTTP__R_STREAM)
+        return HTTP_ESTATE;
+    assert(field_ok(name, name_len, true) && field_ok(value, value_len, false));
+    assert(!server_field(name, name_len));
+    http__rhdr_t *h = http__arena_alloc(&req->arena, sizeof *h);
+    if (!h)
+        return ACT_ENOMEM;
+    append_header(req, h, name, name_len, value, value_len);
     return 0;
 }
 

@@ -208,6 +208,14 @@ DY_TEST(conn, header_injection_fails_the_request)
     cr_assert_null(dyn_get_resp_header(c, "x-evil"));
     cr_assert_null(dyn_get_resp_header(c, "set-cookie"));
     dyn_test_conn_free(c);
+    /* any other control character too (the HTTP layer takes the conn's headers unchecked) */
+    const char *bad[] = {"/inject/a%01b", "/inject/a%7Fb", "/inject/a%0Bb", "/inject/%1B[31m"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        c = dy_run(&conn_router, HTTP_METHOD_GET, bad[i]);
+        cr_assert_eq(dyn_test_status(c), 500, "%s", bad[i]);
+        cr_assert_eq(dyn_conn_failure(c)->reason, DYN_EBADHEADER, "%s", bad[i]);
+        dyn_test_conn_free(c);
+    }
 }
 
 DY_TEST(conn, content_type_with_charset)

@@ -165,8 +165,9 @@ DYN_API int dyn_chunk_str(dyn_conn_t *conn, const char *s);
  * closes the connection). */
 DYN_API dyn_conn_t *dyn_send_file(dyn_conn_t *conn, int status, int fd, off_t offset, size_t len);
 
-/* Response headers. Names are lowercased; names and values are copied and must not contain
- * CR, LF or NUL (the request fails with DYN_EBADHEADER: no header injection). put replaces
+/* Response headers. Names are lowercased; names and values are copied. A name must be a token,
+ * a value free of control characters but HTAB (CR, LF, NUL, ...): the request fails with
+ * DYN_EBADHEADER otherwise (no header injection). put replaces
  * every header of that name; add appends another (set-cookie). Date, Server, Connection,
  * Content-Length and Transfer-Encoding are the server's. Return conn. */
 DYN_API dyn_conn_t *dyn_put_resp_header(dyn_conn_t *conn, const char *name, const char *value);

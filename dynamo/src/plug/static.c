@@ -179,7 +179,7 @@ static void deinit(void *arg)
 /* A value that may go in a header as it is. */
 static bool clean(const char *v)
 {
-    return v && !strpbrk(v, "\r\n");
+    return v && dyn__field_value_len(v) != SIZE_MAX;
 }
 
 /* Checks the user's header list and content types, and lowercases the header names. */

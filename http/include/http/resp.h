@@ -39,6 +39,15 @@ HTTP_API int http_resp_header(http_req_t *req, const char *name, const char *val
 HTTP_API int http_resp_headern(http_req_t *req, const char *name, size_t name_len,
                                const char *value, size_t value_len);
 
+/* http_resp_headern for a framework that checked the header when it was set (dynamo's conn):
+ * the name a token and not one http_resp_headern interprets (Content-Length, Connection,
+ * Transfer-Encoding), the value free of control characters but HTAB. Date and Server replace
+ * the server's, as with http_resp_headern.
+ * Both are borrowed, not copied: they must stay unchanged until the head is written (the
+ * http_resp_send/start call returns). Debug builds check all this; release builds trust it. */
+HTTP_API int http_resp_header_checked(http_req_t *req, const char *name, size_t name_len,
+                                      const char *value, size_t value_len);
+
 /* Sends a whole response: head plus body (len bytes, copied; may be 0). Returns 0, -EPIPE,
  * -ETIMEDOUT, or HTTP_ESTATE if a response was already started. */
 HTTP_API int http_resp_send(http_req_t *req, int status, const void *body, size_t len);
