@@ -41,7 +41,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dyn_grammar  # noqa: E402
 import http_soak  # noqa: E402
 from grammar import Plan  # noqa: E402
-from scenarios import storm  # noqa: E402
+from scenarios import Refused, storm  # noqa: E402
 
 UPLOADS_GONE_S = 5.0
 
@@ -230,6 +230,46 @@ def conn_flood():
     ]
 
 
+@storm(nofile=96)
+def fd_limit():
+    """The Dynamo out of descriptors (a limit of 96, about 70 for connections and files): 60
+    idle connections, then 200 clients at once asking for a static file, uploading a file part
+    (a temporary file each) or GET /. Idle connections make room; a file that cannot be opened
+    gets a 503, never the router's 404 nor a crash; a client may be refused (503 and the close,
+    or the close: a new connection whose request had not arrived made room) before its first
+    request; every temporary file goes. Then 30 clients, all answered."""
+    r = random.Random(23)
+    wave = [Plan("idle", [], "reset", segments=[], wait=3.0, deadline=0.1) for _ in range(60)]
+    big = dyn_grammar.STATIC_FILES["big.bin"]
+    for k in range(200):
+        items = []
+        for _ in range(r.randint(1, 4)):
+            x = r.random()
+            if x < 0.4:
+                get = dyn_grammar.request(b"GET", b"/static/big.bin")
+                items.append(dyn_grammar.item(get, {200, 503}, "big", body=big))
+            elif x < 0.8:
+                body = (
+                    b'--b\r\nContent-Disposition: form-data; name="f"; filename="f"\r\n\r\n'
+                    + b"u" * 5000
+                    + b"\r\n--b--\r\n"
+                )
+                hdrs = [
+                    b"Content-Type: multipart/form-data; boundary=b\r\n",
+                    b"Content-Length: %d\r\n" % len(body),
+                ]
+                data = dyn_grammar.request(b"POST", b"/echo", hdrs, body)
+                items.append(dyn_grammar.item(data, {200, 503}, "upload"))
+            else:
+                items.append(hello_item())
+        items[0].optional = True  # closed unanswered: new and silent, it made room
+        items[0].answers.append(Refused())
+        p = Plan("fd-limit", items)
+        p.start = r.uniform(0.05, 0.5)
+        wave.append(p)
+    return [wave, [Plan("gets", [hello_item()] * r.randint(1, 5)) for _ in range(30)]]
+
+
 @storm(sigterm_after=0.7, long=True)
 def sigterm_storm():
     """SIGTERM 0.7 s into a storm of 100 random Dynamo clients (uploads, sessions, static files,
@@ -267,6 +307,7 @@ class DynSoak(http_soak.Soak):
         "noread-stream": noread_stream,
         "crash-mid-upload": crash_mid_upload,
         "pipeline-300": pipeline_300,
+        "fd-limit": fd_limit,
         "conn-flood": conn_flood,
         "sigterm-storm": sigterm_storm,
     }
