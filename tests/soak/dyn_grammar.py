@@ -833,6 +833,7 @@ class AppGrammar(DynGrammar):
     /oops."""
 
     session_key = b"_hello_key"
+    ROUTES = frozenset({200, 401, 404, 405})  # what its routes answer a well-formed request
 
     def junk_segment(self):
         r = self.r
@@ -973,8 +974,77 @@ class AppGrammar(DynGrammar):
         it = super().broken_http()
         for a in it.answers:
             if a.statuses & {200, 404, 405}:
-                a.statuses = a.statuses | {200, 401, 404, 405}
+                a.statuses = a.statuses | self.ROUTES
         return it
+
+
+class Escaped(Status):
+    """A page that shows what the client sent: status 200 with the raw markup nowhere in it
+    (the template escaped it), or another of statuses."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, statuses, raw):
+        super().__init__(statuses)
+        self.raw = raw
+
+    def match(self, status, norm):
+        end = super().match(status, norm)
+        if end is None or status != 200:
+            return end
+        return None if self.raw in norm.partition(b"\r\n\r\n")[2] else end
+
+    def copy(self, **kw):
+        s = Escaped(self.statuses, self.raw)
+        s.end, s.head = self.end, self.head
+        for k, v in kw.items():
+            setattr(s, k, v)
+        return s
+
+    def __repr__(self):
+        return "status in %s, %r escaped" % (sorted(self.statuses), self.raw[:40])
+
+
+class FruitsGrammar(AppGrammar):
+    """Hostile requests to apps/fruits: GET / (a redirect to /fruits), GET /fruits?extra=...
+    (the extra fruit rendered into the page: markup in it must come out escaped), GET
+    /fruit/:id (0-2, else its 404 page), and the app grammar's junk and broken requests."""
+
+    session_key = b"_fruits_key"
+    ROUTES = frozenset({200, 302, 404, 405})
+    MARKUP = [b"<script>alert(1)</script>", b'"><img src=x onerror=alert(1)>', b"<b>&amp;</b>"]
+
+    def app_request(self):
+        r = self.r
+        k = r.choices(range(5), weights=[10, 30, 25, 15, 20])[0]
+        h = self.extra_headers()
+        method = r.choice([b"GET", b"GET", b"HEAD"])
+        head = method == b"HEAD"
+        if k == 0:
+            return item(request(method, b"/", h), {301, 302, 303} | APP_ANY, "home", head=head)
+        if k == 1:
+            raw = r.choice(self.MARKUP)
+            q = b"extra=" + (self.pct(raw) if r.random() < 0.7 else self.token(0, 5000, ALNUM))
+            if r.random() < 0.3:
+                q = self.query() + b"&" + q
+            it = Item(
+                request(method, b"/fruits?" + q, h),
+                [Escaped({200} | APP_ANY, raw)],
+                "fruits",
+                head=head,
+            )
+            it.answers[0].head = head
+            return it
+        if k == 2:
+            fid = r.choice([b"0", b"1", b"2", b"3", b"-1", b"99999999999999999999", b"1x", b""])
+            fid = fid if r.random() < 0.7 else self.junk_segment()
+            return item(
+                request(method, b"/fruit/" + fid, h), {200, 404} | APP_ANY, "fruit", head=head
+            )
+        if k == 3:
+            path = b"/" + b"/".join(self.junk_segment() for _ in range(r.choice([1, 2, 30])))
+            return item(request(method, path, h), APP_ANY, "junk", head=head)
+        return self.broken_http()
 
 
 def app_client(g):
@@ -984,14 +1054,18 @@ def app_client(g):
     return client(g)
 
 
-def app_batch(seed, b, max_clients, avoid=(), material=None):
-    """Batch b of an app run: ("app", its clients), each from its own seed."""
+APP_GRAMMARS = {"hello": AppGrammar, "fruits": FruitsGrammar}
+
+
+def app_batch(seed, b, max_clients, avoid=(), material=None, app="hello"):
+    """Batch b of a run against app (hello, fruits): ("app", its clients), each from its own
+    seed."""
     r = random.Random("%s:app-batch:%d" % (seed, b))
     n = r.randint(max(1, max_clients // 2), max_clients)
     plans = []
     for k in range(n):
         cr = random.Random("%s:app:%d:%d" % (seed, b, k))
-        g = AppGrammar(cr, material or Material(), 1 << 20, avoid)
+        g = APP_GRAMMARS[app](cr, material or Material(), 1 << 20, avoid)
         p = app_client(g)
         p.start = cr.uniform(0, 0.3)
         plans.append(p)

@@ -278,10 +278,13 @@ def sigterm_storm():
     return [dyn_clients("dyn-sigterm", 100)]
 
 
+APP = ["hello"]  # the app of the run (--app), for its named storms
+
+
 @storm(sigterm_after=0.7)
 def app_sigterm_storm():
     """SIGTERM 0.7 s into a storm of 100 random clients of the app."""
-    plans = dyn_grammar.app_batch("app-sigterm", 0, 100)[1]
+    plans = dyn_grammar.app_batch("app-sigterm", 0, 100, app=APP[0])[1]
     for p in plans:
         p.start = p.start * 0.5 / 0.3
     return [plans]
@@ -292,7 +295,7 @@ def app_flood():
     waves = conn_flood()
     index = dyn_grammar.request(b"GET", b"/")
     waves[1] = [
-        Plan("gets", [dyn_grammar.item(index, {200}, "index") for _ in range(k % 20 + 1)])
+        Plan("gets", [dyn_grammar.item(index, {200, 302}, "index") for _ in range(k % 20 + 1)])
         for k in range(50)
     ]
     return waves
@@ -314,9 +317,12 @@ class DynSoak(http_soak.Soak):
     probe_want = staticmethod(hello)
 
     def __init__(self, args):
+        self.app = APP[0] = os.path.basename(args.server)  # with --app: hello or fruits
         if args.app:
+            if self.app not in dyn_grammar.APP_GRAMMARS:
+                raise SystemExit("--app: no grammar for %s" % self.app)
             self.named = self.app_named
-            self.probe_want = staticmethod(lambda status, norm: status == 200)
+            self.probe_want = staticmethod(lambda status, norm: status in (200, 302))
         self.dir = tempfile.mkdtemp(prefix="dynamo-soak-")
         self.static = os.path.join(self.dir, "static")
         self.uploads = os.path.join(self.dir, "uploads")
@@ -341,12 +347,14 @@ class DynSoak(http_soak.Soak):
         if self.material is None and self.server.alive():
             self.material = self.get_material()
         if self.args.app:
-            return dyn_grammar.app_batch(seed, b, clients, avoid, self.material)
+            return dyn_grammar.app_batch(seed, b, clients, avoid, self.material, self.app)
         return dyn_grammar.batch(seed, b, clients, avoid, self.material)
 
     def get_material(self):
         """Session cookies (with their CSRF tokens) and signed and encrypted cookies, as the
         server issues them (the app: the session cookies of logins)."""
+        if self.args.app and self.app != "hello":
+            return dyn_grammar.Material()
         if self.args.app:
             sessions = []
             for i in range(3):
@@ -395,7 +403,8 @@ class DynSoak(http_soak.Soak):
 
     def start_server(self, *opts):
         super().start_server(*opts)
-        if self.args.app:  # the dev exception page opens the modules once, then keeps them
+        if self.args.app == "dev" and self.app == "hello":
+            # the dev exception page opens the modules once (its backtraces), then keeps them
             self.ask(b"GET /oops/warm-up HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 500)
         self.base_fds = self.server.fds()
 

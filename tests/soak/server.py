@@ -48,6 +48,7 @@ class Server:
         self.offset = 0
         self.starts = 0
         self.nofile = None  # the descriptor limit of the running server (None: inherited)
+        self._tsan = None
 
     def start(self, timeout=20.0, nofile=None):
         env = dict(os.environ, **self.env)
@@ -76,6 +77,7 @@ class Server:
             )
         self.nofile = nofile
         self.starts += 1
+        self.tsan = None
         t0 = time.monotonic()
         while time.monotonic() - t0 < timeout:
             if self.app:
@@ -139,6 +141,21 @@ class Server:
             return -1
         return n
 
+    @property
+    def tsan(self):
+        """Whether it runs under ThreadSanitizer (RSS bounds do not hold there)."""
+        if self._tsan is None and self.alive():
+            try:
+                with open(self._proc("maps")) as f:
+                    self._tsan = "libtsan" in f.read()
+            except OSError:
+                return False
+        return bool(self._tsan)
+
+    @tsan.setter
+    def tsan(self, v):
+        self._tsan = v
+
     def fd_targets(self):
         """What its descriptors are, "fd=target" (a failure's details)."""
         out = []
@@ -171,6 +188,7 @@ class Server:
     def terminate(self):
         """SIGTERM, if it still runs."""
         if self.alive():
+            self.term_at = time.monotonic()
             self.proc.send_signal(signal.SIGTERM)
 
     def stop(self, timeout):
