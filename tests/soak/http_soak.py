@@ -267,7 +267,7 @@ class Soak:
                     nclients += 1
                     nreq += r.requests
                     nans += r.answers
-                    if r.error and (dead or timer is not None) and cut_by_stop(r.error):
+                    if r.error and (dead or timer is not None and cut_by_stop(r.error)):
                         cut += 1
                     elif r.error:
                         cid = ids[k] if ids else None
