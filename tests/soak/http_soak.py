@@ -267,7 +267,8 @@ class Soak:
                     nclients += 1
                     nreq += r.requests
                     nans += r.answers
-                    if r.error and (dead or timer is not None and cut_by_stop(r.error)):
+                    stopping = timer is not None  # its death is checked by check_stopped
+                    if r.error and (cut_by_stop(r.error) if stopping else dead):
                         cut += 1
                     elif r.error:
                         cid = ids[k] if ids else None
