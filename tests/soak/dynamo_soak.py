@@ -193,10 +193,10 @@ def dyn_clients(tag, n, budget=512 << 10):
 
 
 def pipeline_300():
-    """Ten clients pipelining 300 random Dynamo requests each (one write, or cut at random),
+    """Six clients pipelining 300 random Dynamo requests each (one write, or cut at random),
     and ten pipelining 500 GET /: all answered in order."""
     out = []
-    for k in range(10):
+    for k in range(6):
         cr = random.Random("pipeline300:%d" % k)
         g = dyn_grammar.DynGrammar(cr, dyn_grammar.Material(), 16 << 20)
         items = []
