@@ -219,13 +219,13 @@ def conn_flood():
 
 @storm(nofile=160)
 def fd_limit():
-    """The server out of descriptors (a limit of 160): 120 idle connections, then 400 clients
-    with 1-10 pipelined GETs each, then, again, 300. Idle connections make room; a client gets
+    """The server out of descriptors (a limit of 160): 120 idle connections, then 500 clients
+    with 1-10 pipelined GETs each. Idle connections make room; a client gets
     its answers, or, the first one, the refusal of a server with nothing idle left (503 and the
     close). Then 40 clients, all answered."""
     r = random.Random(12)
     waves = []
-    for n in (400, 300):
+    for n in (500,):
         wave = [idle_conn() for _ in range(120)]
         for _ in range(n):
             p = gets(r.randint(1, 10), refusable=True)
