@@ -3,7 +3,8 @@
 # build of tests/bench/http_hello (built here if needed) for MINUTES minutes, with a fresh
 # random seed (or SEED=N), going on after a failure (the server restarts) and checking a
 # graceful stop (bounded, LeakSanitizer-clean) every 20 batches. Prints each failure with the
-# command that plays it again, then a summary; exit status 1 if anything failed.
+# command that plays it again, then a summary; exit status 1 if anything failed. The long named
+# storms (max_connections, SIGTERM under load, ...: --long) are played first.
 # With --dynamo first: the Dynamo-level soak instead (tests/soak/dynamo_soak.py against
 # tests/soak/dynamo_soak_server: params, bodies, uploads, cookies, sessions, CSRF, static files).
 #   usage: scripts/soak-http.sh [--dynamo] [MINUTES] [http_soak.py options...]
@@ -22,5 +23,5 @@ LOG=build/$NAME.log
 : > "$LOG"
 echo "$NAME: $MINUTES min, server log in $LOG"
 exec python3 "$SOAK" --server "$SERVER" \
-  --duration $((MINUTES * 60)) --keep-going --stop-every 20 --log "$LOG" \
+  --duration $((MINUTES * 60)) --keep-going --stop-every 20 --long --log "$LOG" \
   ${SEED:+--seed "$SEED"} "$@"

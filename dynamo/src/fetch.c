@@ -333,6 +333,9 @@ static void parse_multipart(dyn_conn_t *c, dyn__fetch_t *f, const char *params)
         raise_read(c, rc, "multipart body");
     case ACT_ENOMEM:
         oom(c);
+    case -EMFILE: /* no descriptor for a temporary file: an overload that passes */
+    case -ENFILE:
+        dyn_raise(c, 503, "multipart body: %s", err);
     default: /* a temporary file: the server's trouble, not the client's */
         dyn__conn_fail(c, rc, "multipart body: %s", err);
     }

@@ -10,7 +10,8 @@
  * matching the HTTP layer allows (no router: that is dynamo's), with the server's default
  * limits, timeouts and protocol checks all on. Listens on 127.0.0.1; stops gracefully on
  * SIGINT/SIGTERM. HTTP_ACCEPT=single|reuseport picks the accept mode (the default is the
- * server's).
+ * server's); HTTP_MAX_CONNECTIONS=N sets limits.max_connections (the soak's max-connections
+ * storm).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,9 @@ int main(int argc, char **argv)
         cfg.accept_mode = HTTP_ACCEPT_SINGLE;
     else if (mode && strcmp(mode, "reuseport") == 0)
         cfg.accept_mode = HTTP_ACCEPT_REUSEPORT;
+    const char *maxc = getenv("HTTP_MAX_CONNECTIONS");
+    if (maxc)
+        cfg.limits.max_connections = (uint32_t)strtoul(maxc, NULL, 10);
     http_server_t *srv;
     rc = http_server_start(&cfg, &srv);
     if (rc) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static int64_t live_before;
@@ -100,4 +101,29 @@ void dy_fini(void)
 dyn_conn_t *dy_run(const dyn_router_t *router, http_method_t m, const char *target)
 {
     return dyn_test_run(router, dyn_test_conn(m, target));
+}
+
+static int held[256];
+static int nheld;
+static struct rlimit fd_limit;
+
+void dy_fds_exhaust(int leave)
+{
+    getrlimit(RLIMIT_NOFILE, &fd_limit);
+    struct rlimit low = fd_limit;
+    if (low.rlim_cur > 256)
+        low.rlim_cur = 256;
+    setrlimit(RLIMIT_NOFILE, &low);
+    int fd;
+    while (nheld < (int)(sizeof held / sizeof held[0]) && (fd = dup(2)) >= 0)
+        held[nheld++] = fd;
+    for (; leave > 0 && nheld > 0; leave--)
+        close(held[--nheld]);
+}
+
+void dy_fds_release(void)
+{
+    while (nheld > 0)
+        close(held[--nheld]);
+    setrlimit(RLIMIT_NOFILE, &fd_limit);
 }

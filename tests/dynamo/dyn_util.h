@@ -51,6 +51,11 @@ void dy_reports_clear(void);
 #define DY_CHECK(cond) dy_check(!!(cond), __FILE__, __LINE__, #cond)
 bool dy_check(bool ok, const char *file, int line, const char *expr);
 
+/* Takes every free descriptor but `leave` (under a soft RLIMIT_NOFILE of 256 at most), so that
+ * the opens after them fail with EMFILE; dy_fds_release gives them back (and the limit). */
+void dy_fds_exhaust(int leave);
+void dy_fds_release(void);
+
 /* Runs a fresh test conn for method and target through router; the caller frees it. */
 dyn_conn_t *dy_run(const dyn_router_t *router, http_method_t m, const char *target);
 

@@ -147,6 +147,26 @@ DY_TEST(multipart, fields_and_files_become_params_and_uploads)
     cr_assert(upload_gone(0), "the upload outlived its request");
 }
 
+/* No descriptor for the temporary file: 503 (an overload that passes), not a crash's 500;
+ * nothing is left behind (found by the soak's fd-limit storm). */
+DY_TEST(multipart, out_of_descriptors_an_upload_is_503)
+{
+    const char body[] =
+        PART("title") "Holiday" NEXT FILEPART("avatar", "me.png", "image/png") "PNGDATA" END;
+    int overloaded = 0;
+    for (int leave = 0; leave <= 3; leave++) {
+        dy_fds_exhaust(leave);
+        dyn_conn_t *c = run(CT, body, sizeof body - 1);
+        dy_fds_release();
+        int st = dyn_test_status(c);
+        cr_assert(st == 200 || st == 503, "%d free descriptors: %d (%s)", leave, st,
+                  failure_text(c));
+        overloaded += st == 503;
+        dyn_test_conn_free(c);
+    }
+    cr_assert_gt(overloaded, 0, "no request met the descriptor limit");
+}
+
 DY_TEST(multipart, named_uploads_have_a_real_path_until_the_request_ends)
 {
     char dir[] = "/tmp/dyn_mp_XXXXXX";

@@ -94,6 +94,8 @@ class Material:
 class DynGrammar(grammar.Grammar):
     """Draws Dynamo-level requests from rng (the HTTP grammar's pieces and broken requests)."""
 
+    session_key = b"_soak_session"  # the session cookie's name
+
     def __init__(self, rng, material, budget=512 << 10, avoid=()):
         super().__init__(rng, budget, avoid)
         self.m = material
@@ -194,7 +196,7 @@ class DynGrammar(grammar.Grammar):
             v = self.token(r.choice([10, 4000, 5000, 9000]), 9000, ALNUM)  # huge
         else:
             v = pick(r, grammar.VCHAR, r.randint(0, 80))
-        crumbs = [b"_soak_session=" + v]
+        crumbs = [self.session_key + b"=" + v]
         if r.random() < 0.3:
             crumbs.append(b"cs=" + (m.signed if r.random() < 0.5 else m.signed[:-3] + b"AAA"))
             crumbs.append(b"ce=" + (m.encrypted if r.random() < 0.5 else m.encrypted[5:]))
@@ -317,15 +319,10 @@ class DynGrammar(grammar.Grammar):
             "override",
         )
 
-    def body_request(self):
+    def hostile_body(self, kind):
+        """(headers, body) of a body of kind form, multipart, json, lie (another type than it
+        says) or raw."""
         r = self.r
-        kind = r.choice(["form", "multipart", "json", "lie", "raw"])
-        method = r.choice([b"POST", b"POST", b"PUT", b"PATCH", b"DELETE"])
-        path = (
-            r.choice([b"/echo", b"/echo/x/y", b"/raw"])
-            if kind == "raw"
-            else r.choice([b"/echo", b"/echo/a", b"/session", b"/echo/crash"])
-        )
         hdrs = []
         if kind == "form":
             body = self.pairs()
@@ -383,6 +380,18 @@ class DynGrammar(grammar.Grammar):
             body = pick(r, bytes(range(256)), r.choice([0, 100, 70000]))
             if r.random() < 0.5:
                 hdrs.append(b"Content-Type: application/octet-stream\r\n")
+        return hdrs, body
+
+    def body_request(self):
+        r = self.r
+        kind = r.choice(["form", "multipart", "json", "lie", "raw"])
+        method = r.choice([b"POST", b"POST", b"PUT", b"PATCH", b"DELETE"])
+        path = (
+            r.choice([b"/echo", b"/echo/x/y", b"/raw"])
+            if kind == "raw"
+            else r.choice([b"/echo", b"/echo/a", b"/session", b"/echo/crash"])
+        )
+        hdrs, body = self.hostile_body(kind)
         if r.random() < 0.2:
             hdrs.append(self.cookie_header())
         chunked = r.random() < 0.2
@@ -806,3 +815,258 @@ def batch(seed, b, max_clients, avoid=(), material=None):
         p.start = cr.uniform(0, 0.3)
         plans.append(p)
     return "dynamo", plans
+
+
+# ---- an example application: apps/hello --------------------------------------------------------
+
+# What the hello app's endpoint (request id, logger, method override, head, session plugs) may
+# answer to anything: a status the HTTP layer or a params fetch gives, or the route's own.
+APP_ANY = HTTP_ERR | {400, 404, 405, 413, 414, 415, 431}
+
+
+class AppGrammar(DynGrammar):
+    """Hostile requests to apps/hello (its web/routers: GET /, /hello/world, /hello/*, GET and
+    PUT /users/:user_id (GET wants a logged-in session: 401), POST /login, /section/:section
+    (about, contact, else 404), /oops/*what (crashes: 500, in dev the exception page with the
+    request in it), /posts/recent, /account?user_info=..., static files under /static), with
+    the Dynamo grammar's params, bodies, cookies and broken requests. Never a 500 but from
+    /oops."""
+
+    session_key = b"_hello_key"
+    ROUTES = frozenset({200, 401, 404, 405})  # what its routes answer a well-formed request
+
+    def junk_segment(self):
+        r = self.r
+        x = r.random()
+        if x < 0.5:
+            return self.token(1, 12, ALNUM)
+        if x < 0.8:
+            return (
+                self.pct(pick(r, bytes(range(0x21, 0x7F)), r.randint(1, 40)))
+                .replace(b"?", b"%3F")
+                .replace(b"#", b"%23")
+                .replace(b"/", b"%2F")
+            )
+        return self.pct(pick(r, bytes(range(0x80, 0x100)), r.randint(1, 20)))
+
+    def extra_headers(self):
+        r = self.r
+        h = []
+        if r.random() < 0.3:
+            h.append(self.cookie_header())
+        if r.random() < 0.1:
+            h.append(b"X-Request-Id: " + self.token(r.choice([1, 20, 200, 3000]), 3000) + b"\r\n")
+        if r.random() < 0.1:
+            h += self.headers()[:20]
+        return h
+
+    def app_request(self):
+        r = self.r
+        k = r.choices(range(12), weights=[8, 8, 8, 10, 8, 14, 6, 10, 4, 8, 6, 10])[0]
+        h = self.extra_headers()
+        q = (b"?" + self.query()) if r.random() < 0.2 else b""
+        method = r.choice([b"GET", b"GET", b"HEAD"])
+        head = method == b"HEAD"
+        if k == 0:
+            return item(request(method, b"/" + q, h), {200} | APP_ANY - {404}, "index", head=head)
+        if k == 1:
+            return item(
+                request(method, b"/hello/world" + q, h),
+                {200} | APP_ANY,
+                "hello-world",
+                body=b"Hello world",
+                head=head,
+            )
+        if k == 2:
+            segs = b"/".join(self.junk_segment() for _ in range(r.choice([1, 2, 5, 50])))
+            return item(
+                request(method, b"/hello/" + segs + q, h), {200} | APP_ANY, "hello-any", head=head
+            )
+        if k == 3:
+            uid = self.junk_segment()
+            if r.random() < 0.5:
+                return item(
+                    request(method, b"/users/" + uid + q, h),
+                    {200, 401} | APP_ANY,
+                    "show-user",
+                    head=head,
+                )
+            kind = r.choice(["form", "multipart", "json", "lie", "raw"])
+            hb, body = self.hostile_body(kind)
+            return item(
+                request(
+                    b"PUT",
+                    b"/users/" + uid + q,
+                    h + hb + [b"Content-Length: %d\r\n" % len(body)],
+                    body,
+                ),
+                {200} | APP_ANY,
+                "put-user",
+            )
+        if k == 4:  # PUT through the method override
+            hb, body = self.hostile_body("form")
+            body = b"_method=" + r.choice([b"PUT", b"put", b"DELETE", b"GET", b"X"]) + b"&" + body
+            return item(
+                request(
+                    b"POST",
+                    b"/users/" + self.junk_segment(),
+                    h + hb + [b"Content-Length: %d\r\n" % len(body)],
+                    body,
+                ),
+                {200} | APP_ANY,
+                "override-user",
+            )
+        if k == 5:
+            kind = r.choice(["form", "form", "multipart", "json", "lie", "raw"])
+            hb, body = self.hostile_body(kind)
+            if kind == "form" and r.random() < 0.5:
+                body = b"user_id=" + self.pct(self.token(1, 30, ALNUM)) + b"&" + body
+            return item(
+                request(
+                    b"POST", b"/login" + q, h + hb + [b"Content-Length: %d\r\n" % len(body)], body
+                ),
+                {200} | APP_ANY,
+                "login",
+            )
+        if k == 6:
+            sec = r.choice([b"about", b"contact", b"About", b"about%00", self.junk_segment()])
+            st = {200, 404} | APP_ANY if sec in (b"about", b"contact") else APP_ANY
+            return item(request(method, b"/section/" + sec + q, h), st, "section", head=head)
+        if k == 7:
+            what = b"/".join(self.junk_segment() for _ in range(r.choice([1, 3, 30])))
+            return item(request(b"GET", b"/oops/" + what + q, h), {500} | APP_ANY, "oops")
+        if k == 8:
+            return item(
+                request(method, b"/posts/recent" + q, h), {200} | APP_ANY, "posts", head=head
+            )
+        if k == 9:
+            qs = r.choice([b"", b"user_info=" + self.pct(self.token(0, 50, ALNUM)) + b"&"])
+            qs += self.query()[: r.choice([0, 100, 5000])]
+            return item(
+                request(method, b"/account/?" + qs, h), {200} | APP_ANY, "account", head=head
+            )
+        if k == 10:
+            path = b"/static/" + b"/".join(self.junk_segment() for _ in range(r.randint(1, 4)))
+            if r.random() < 0.3:
+                path = r.choice(
+                    [
+                        b"/static/../CMakeLists.txt",
+                        b"/static/%2e%2e/main.c",
+                        b"/static/..%2fmain.c",
+                        b"/static//etc/passwd",
+                    ]
+                )
+            return item(
+                request(method, path, h + [self.range_header()] if r.random() < 0.3 else h),
+                {200, 206, 304, 416} | APP_ANY,
+                "static",
+                head=head,
+            )
+        return self.broken_http()
+
+    def range_header(self):
+        return b"Range: " + self.range_value() + b"\r\n"
+
+    def broken_http(self):
+        """The HTTP soak's broken requests: where the soak server's routes would answer, this
+        app's may answer any of its route statuses (its /users/ID wants a session: 401; it has
+        no /echo: 404, its body left unread)."""
+        it = super().broken_http()
+        for a in it.answers:
+            if a.statuses & {200, 404, 405}:
+                a.statuses = a.statuses | self.ROUTES
+        return it
+
+
+class Escaped(Status):
+    """A page that shows what the client sent: status 200 with the raw markup nowhere in it
+    (the template escaped it), or another of statuses."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, statuses, raw):
+        super().__init__(statuses)
+        self.raw = raw
+
+    def match(self, status, norm):
+        end = super().match(status, norm)
+        if end is None or status != 200:
+            return end
+        return None if self.raw in norm.partition(b"\r\n\r\n")[2] else end
+
+    def copy(self, **kw):
+        s = Escaped(self.statuses, self.raw)
+        s.end, s.head = self.end, self.head
+        for k, v in kw.items():
+            setattr(s, k, v)
+        return s
+
+    def __repr__(self):
+        return "status in %s, %r escaped" % (sorted(self.statuses), self.raw[:40])
+
+
+class FruitsGrammar(AppGrammar):
+    """Hostile requests to apps/fruits: GET / (a redirect to /fruits), GET /fruits?extra=...
+    (the extra fruit rendered into the page: markup in it must come out escaped), GET
+    /fruit/:id (0-2, else its 404 page), and the app grammar's junk and broken requests."""
+
+    session_key = b"_fruits_key"
+    ROUTES = frozenset({200, 302, 404, 405})
+    MARKUP = [b"<script>alert(1)</script>", b'"><img src=x onerror=alert(1)>', b"<b>&amp;</b>"]
+
+    def app_request(self):
+        r = self.r
+        k = r.choices(range(5), weights=[10, 30, 25, 15, 20])[0]
+        h = self.extra_headers()
+        method = r.choice([b"GET", b"GET", b"HEAD"])
+        head = method == b"HEAD"
+        if k == 0:
+            return item(request(method, b"/", h), {301, 302, 303} | APP_ANY, "home", head=head)
+        if k == 1:
+            raw = r.choice(self.MARKUP)
+            q = b"extra=" + (self.pct(raw) if r.random() < 0.7 else self.token(0, 5000, ALNUM))
+            if r.random() < 0.3:
+                q = self.query() + b"&" + q
+            it = Item(
+                request(method, b"/fruits?" + q, h),
+                [Escaped({200} | APP_ANY, raw)],
+                "fruits",
+                head=head,
+            )
+            it.answers[0].head = head
+            return it
+        if k == 2:
+            fid = r.choice([b"0", b"1", b"2", b"3", b"-1", b"99999999999999999999", b"1x", b""])
+            fid = fid if r.random() < 0.7 else self.junk_segment()
+            return item(
+                request(method, b"/fruit/" + fid, h), {200, 404} | APP_ANY, "fruit", head=head
+            )
+        if k == 3:
+            path = b"/" + b"/".join(self.junk_segment() for _ in range(r.choice([1, 2, 30])))
+            return item(request(method, path, h), APP_ANY, "junk", head=head)
+        return self.broken_http()
+
+
+def app_client(g):
+    """One random client of the app: a pipeline of app requests, sent and ended as the HTTP
+    soak's."""
+    g.dyn_request = g.app_request
+    return client(g)
+
+
+APP_GRAMMARS = {"hello": AppGrammar, "fruits": FruitsGrammar}
+
+
+def app_batch(seed, b, max_clients, avoid=(), material=None, app="hello"):
+    """Batch b of a run against app (hello, fruits): ("app", its clients), each from its own
+    seed."""
+    r = random.Random("%s:app-batch:%d" % (seed, b))
+    n = r.randint(max(1, max_clients // 2), max_clients)
+    plans = []
+    for k in range(n):
+        cr = random.Random("%s:app:%d:%d" % (seed, b, k))
+        g = APP_GRAMMARS[app](cr, material or Material(), 1 << 20, avoid)
+        p = app_client(g)
+        p.start = cr.uniform(0, 0.3)
+        plans.append(p)
+    return "app", plans

@@ -20,12 +20,16 @@
  *                                deletes cookie "gone"; answers what it read of them
  *   GET|POST /session            fetches the session, counts visits, POST puts the first
  *                                four params (short strings) into it; DELETE /session drops it;
- * /session/renew GET /fwd/session             the same, through a forward GET /csrf a CSRF token
- * (and the session that holds it) POST|PUT|DELETE /csrf        CSRF-protected: 200 with the token
- * checked, else 403 GET /raise/...               a route that crashes (500, the request's actor
- * dies) GET /status/:code            dyn_raise with a client status (400-499) Listens on 127.0.0.1
- * in the prod environment, prints "listening on 127.0.0.1:PORT" on stderr; stops gracefully on
- * SIGINT/SIGTERM.
+ *                                POST /session/renew renews it
+ *   GET /fwd/session             the same, through a forward
+ *   GET /csrf                    a CSRF token (and the session that holds it)
+ *   POST|PUT|DELETE /csrf        CSRF-protected: 200 with the token checked, else 403
+ *   GET /raise/...               a route that crashes (500, the request's actor dies)
+ *   GET /status/:code            dyn_raise with a client status (400-499)
+ *   GET /stream/:n               streams n chunks of 64 KiB (n up to 256), stopping at the
+ *                                first that fails (a client gone): for clients that never read
+ * Listens on 127.0.0.1 in the prod environment, prints "listening on 127.0.0.1:PORT" on stderr;
+ * stops gracefully on SIGINT/SIGTERM.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -209,6 +213,20 @@ static dyn_conn_t *status(dyn_conn_t *conn)
     dyn_raise(conn, (int)code, "the soak's raising route");
 }
 
+static dyn_conn_t *stream(dyn_conn_t *conn)
+{
+    static const char piece[65536]; /* zeros: read by every request at once, never written */
+    int64_t n = 0;
+    if (dyn_param_int(conn, "n", &n) != 0 || n < 0 || n > 256)
+        n = 16;
+    conn = dyn_put_resp_header(conn, "content-type", "application/octet-stream");
+    conn = dyn_send_chunked(conn, 200);
+    for (int64_t i = 0; i < n; i++)
+        if (dyn_chunk(conn, piece, sizeof piece) != 0)
+            break;
+    return conn;
+}
+
 DYN_ROUTER(fwd_router, DYN_GET("/session", session));
 
 DYN_ROUTER(soak_router, DYN_GET("/", hello), DYN_ANY("/echo", echo), DYN_ANY("/echo/*rest", echo),
@@ -219,7 +237,8 @@ DYN_ROUTER(soak_router, DYN_GET("/", hello), DYN_ANY("/echo", echo), DYN_ANY("/e
            DYN_ROUTE(DYN_M_POST | DYN_M_PUT | DYN_M_DELETE | DYN_M_PATCH,
 
                      "/csrf", csrf_ok),
-           DYN_GET("/raise/*what", crash), DYN_GET("/status/:code", status));
+           DYN_GET("/raise/*what", crash), DYN_GET("/status/:code", status),
+           DYN_GET("/stream/:n", stream));
 
 /* CSRF is checked under /csrf only: the other routes take the soak's unprotected POSTs. */
 static dyn_conn_t *csrf_scope(dyn_conn_t *conn, void *state)

@@ -30,8 +30,10 @@ import random
 import re
 import resource
 import shlex
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -56,6 +58,34 @@ IDLE_CPU_MAX = 0.02  # of one core
 # (LeakSanitizer at the stop sees the rest).
 RSS_SLACK_KIB = 96 << 10
 RSS_SLACK_RATIO = 0.5
+
+
+# What a client may see when the server stops under it (a graceful stop closes idle connections,
+# finishes the requests in flight, then closes the rest at its deadline, mid-answer if need be;
+# a stopped server refuses connections). Wrong bytes are never among them.
+CUT_BY_STOP = ("the server closed", "connect failed", "timed out")
+
+
+def cut_by_stop(error):
+    return error.startswith(CUT_BY_STOP)
+
+
+class RssSampler(threading.Thread):
+    """The server's peak RSS (KiB) while a step plays, sampled every 20 ms."""
+
+    def __init__(self, server):
+        super().__init__(daemon=True)
+        self.server, self.peak, self.done = server, max(0, server.rss_kib()), threading.Event()
+        self.start()
+
+    def run(self):
+        while not self.done.wait(0.02):
+            self.peak = max(self.peak, self.server.rss_kib())
+
+    def stop(self):
+        self.done.set()
+        self.join()
+        return self.peak
 
 
 class Soak:
@@ -87,7 +117,10 @@ class Soak:
         if not self.log_path and not args.show:  # kept when something failed, else removed
             fd, self.log_path = tempfile.mkstemp(prefix="http-soak-", suffix=".log")
             os.close(fd)
-        self.server = Server(args.server, args.schedulers, self.log_path, self.env())
+        self.server = Server(
+            args.server, args.schedulers, self.log_path, self.env(), getattr(args, "app", None)
+        )
+        self.server_opts = (None, {})
         self.t0 = time.monotonic()
         self.rss_ref = None
         self.rss_peak = 0
@@ -116,8 +149,10 @@ class Soak:
 
     # ---- the server ----------------------------------------------------------------------------
 
-    def start_server(self):
-        self.server.start()
+    def start_server(self, nofile=None, env=None):
+        self.server_opts = (nofile, env or {})
+        self.server.env = dict(self.env(), **(env or {}))
+        self.server.start(nofile=nofile)
         err = probe(
             self.server.port, 5.0, self.probe_want
         )  # the first answer warms up a cold ASan binary
@@ -201,55 +236,90 @@ class Soak:
 
     # ---- steps -----------------------------------------------------------------------------------
 
-    def play(self, where, waves, replay, ids=None):
-        """Plays waves of plans, checks the clients and the server. False if the server failed."""
+    def play(self, where, waves, replay, ids=None, opts=None):
+        """Plays waves of plans, checks the clients and the server. False if the server failed.
+        opts (a named scenario's storm options): sigterm_after, SIGTERM that many seconds into
+        the first wave, then the stop is checked (within STOP_TIMEOUT_S, status 0, no sanitizer
+        report) and the clients only for wrong bytes (the stop may close them before an answer);
+        rss_growth_mib, the most RSS may grow over its value before the step while the clients
+        hold their connections (sampled every 20 ms)."""
+        opts = opts or {}
         t = time.monotonic()
         nclients = nreq = nans = 0
-        for w, plans in enumerate(waves):
-            results = asyncio.run(run_wave(plans, self.server.port))
-            dead = self.server.failed()
-            cut = 0
-            for k, (p, r) in enumerate(zip(plans, results)):
-                self.stats["clients"] += 1
-                self.stats["sent"] += r.sent
-                self.stats["received"] += r.received
-                self.stats["requests"] += r.requests
-                self.stats["answers"] += r.answers
-                self.endings[p.ending] = self.endings.get(p.ending, 0) + 1
-                nclients += 1
-                nreq += r.requests
-                nans += r.answers
-                if r.error and dead:
-                    cut += 1
-                elif r.error:
-                    cid = ids[k] if ids else None
-                    self.fail(
-                        "%s%s"
-                        % (
-                            where,
-                            " client %s" % cid
-                            if cid is not None
-                            else " wave %d client %d" % (w, k),
-                        ),
-                        "%s\n     client: %s%s"
-                        % (
-                            r.error,
-                            p.describe(),
-                            "; its writes failed: %s" % r.writer_error if r.writer_error else "",
-                        ),
-                        ["--replay", cid] if cid is not None else replay,
+        rss0 = self.server.rss_kib()
+        sampler = RssSampler(self.server)
+        timer = None
+        if opts.get("sigterm_after") is not None:
+            timer = threading.Timer(opts["sigterm_after"], self.server.terminate)
+            timer.start()
+        try:
+            for w, plans in enumerate(waves):
+                results = asyncio.run(run_wave(plans, self.server.port))
+                dead = self.server.failed() if timer is None else not self.server.alive()
+                cut = 0
+                for k, (p, r) in enumerate(zip(plans, results)):
+                    self.stats["clients"] += 1
+                    self.stats["sent"] += r.sent
+                    self.stats["received"] += r.received
+                    self.stats["requests"] += r.requests
+                    self.stats["answers"] += r.answers
+                    self.endings[p.ending] = self.endings.get(p.ending, 0) + 1
+                    nclients += 1
+                    nreq += r.requests
+                    nans += r.answers
+                    stopping = timer is not None  # its death is checked by check_stopped
+                    if r.error and (cut_by_stop(r.error) if stopping else dead):
+                        cut += 1
+                    elif r.error:
+                        cid = ids[k] if ids else None
+                        self.fail(
+                            "%s%s"
+                            % (
+                                where,
+                                " client %s" % cid
+                                if cid is not None
+                                else " wave %d client %d" % (w, k),
+                            ),
+                            "%s\n     client: %s%s"
+                            % (
+                                r.error,
+                                p.describe(),
+                                "; its writes failed: %s" % r.writer_error
+                                if r.writer_error
+                                else "",
+                            ),
+                            ["--replay", cid] if cid is not None else replay,
+                        )
+                if dead or timer is not None:
+                    self.say(
+                        "%d clients cut short by the server's %s (not reported one by one)"
+                        % (cut, "stop" if timer is not None else "death")
                     )
-            if dead:
-                self.say(
-                    "%d clients cut short by the server's death (not reported one by one)" % cut
-                )
-                break
+                if dead:
+                    break
+        finally:
+            peak = sampler.stop()
+            if timer is not None:
+                timer.cancel()
         self.stats["steps"] += 1
-        ok = self.check_server(where, replay)
+        if timer is not None:
+            ok = self.check_stopped(where, replay)
+        else:
+            ok = self.check_server(where, replay)
+        growth = opts.get("rss_growth_mib")
+        if growth is not None and self.server.tsan:
+            growth = None  # ThreadSanitizer's shadow memory follows what is touched: not a bound
+        if growth is not None and rss0 > 0 and peak - rss0 > growth << 10:
+            self.fail(
+                where,
+                "RSS grew by %d MiB while the clients held their connections (from %d MiB; "
+                "allowed %d MiB)" % ((peak - rss0) >> 10, rss0 >> 10, growth),
+                replay,
+            )
+            ok = False
         self.say(
             "%s: %d clients, %d answers checked (%d requests to checking clients), %.1f s; "
-            "server: %d sockets, "
-            "RSS %d MiB"
+            "server: %d sockets, RSS %d MiB (peak %d MiB)"
             % (
                 where,
                 nclients,
@@ -258,12 +328,49 @@ class Soak:
                 time.monotonic() - t,
                 self.server.sockets() if self.server.alive() else -1,
                 max(0, self.server.rss_kib()) >> 10,
+                peak >> 10,
             )
         )
         return ok
 
+    def check_stopped(self, where, replay):
+        """After a SIGTERM storm: the graceful stop finished in time, cleanly."""
+        srv = self.server
+        try:
+            rc = srv.proc.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            rc = None
+        log = srv.read_log()
+        m = SANITIZER_RE.search(log)
+        if rc is None:
+            self.fail(
+                where, "SIGTERM under load: no stop in %.0f s (killed)" % STOP_TIMEOUT_S, replay
+            )
+            srv.kill()
+            return False
+        if m:
+            self.fail(
+                where,
+                "sanitizer report at a stop under load:\n" + log[m.start() : m.start() + 6000],
+                replay,
+            )
+            return False
+        if rc != 0:
+            self.fail(
+                where, "exit status %d after SIGTERM under load:\n%s" % (rc, log[-3000:]), replay
+            )
+            return False
+        self.say(
+            "stopped under load, status 0, %.1f s after the SIGTERM"
+            % (time.monotonic() - srv.term_at)
+        )
+        return True
+
     def steps(self):
-        """(where, waves, replay args, client ids) for every step of the run."""
+        """(where, waves, replay args, client ids, storm options) for every step of the run.
+        A named scenario's options are its function's `storm` attribute (scenarios.py: the
+        server's descriptor limit and environment, a SIGTERM in the middle, a bound on RSS
+        while the clients hold their connections)."""
         a = self.args
         if a.replay:
             b, _, k = a.replay.partition(".")
@@ -271,13 +378,17 @@ class Soak:
             if k:
                 yield "batch %s (%s)" % (b, flavor), [[plans[int(k)]]], ["--replay", a.replay], [
                     a.replay
-                ]
+                ], {}
             else:
                 yield "batch %s (%s)" % (b, flavor), [plans], ["--replay", b], [
                     "%s.%d" % (b, i) for i in range(len(plans))
-                ]
+                ], {}
             return
-        names = a.scenario or ([] if a.no_named else list(self.named))
+        names = a.scenario or [
+            n
+            for n, f in self.named.items()
+            if not a.no_named and (a.long or not getattr(f, "storm", {}).get("long"))
+        ]
         for n in names:
             for i in range(a.repeat):
                 yield "scenario %s%s" % (n, " #%d" % (i + 1) if a.repeat > 1 else ""), self.named[
@@ -285,14 +396,16 @@ class Soak:
                 ](), [
                     "--scenario",
                     n,
-                ], None
+                ], None, getattr(
+                    self.named[n], "storm", {}
+                )
         if a.scenario:
             return
         for b in range(a.batches):
             flavor, plans = self.batch(self.seed, b, a.clients, a.avoid)
             yield "batch %d (%s)" % (b, flavor), [plans], ["--replay", str(b)], [
                 "%d.%d" % (b, i) for i in range(len(plans))
-            ]
+            ], {}
 
     # ---- the end ---------------------------------------------------------------------------------
 
@@ -353,14 +466,23 @@ class Soak:
         a = self.args
         self.say("seed %s; %s" % (self.seed, self.replay_cmd(["--replay", "B[.K]"])))
         try:
-            for where, waves, replay, ids in self.steps():
+            for where, waves, replay, ids, opts in self.steps():
                 if time.monotonic() - self.t0 > a.duration:
                     self.say("time is up (%d s): stopping before %s" % (a.duration, where))
                     break
+                server_opts = (opts.get("nofile"), opts.get("env", {}))
+                if self.server.alive() and server_opts != self.server_opts:
+                    self.say(
+                        "a new server (descriptor limit %s, environment %r) for %s"
+                        % (server_opts[0] or "inherited", server_opts[1], where)
+                    )
+                    self.stop_server("before %s" % where)  # a clean stop, leaks checked
                 if not self.server.alive():
-                    self.start_server()
-                ok = self.play(where, waves, replay, ids)
-                if ok and a.stop_every and self.stats["steps"] % a.stop_every == 0:
+                    self.start_server(*server_opts)
+                ok = self.play(where, waves, replay, ids, opts)
+                if not self.server.alive():  # stopped by the step (a SIGTERM storm)
+                    pass
+                elif ok and a.stop_every and self.stats["steps"] % a.stop_every == 0:
                     self.final_checks("after %s" % where)
                 elif not ok:
                     if not a.keep_going:
@@ -401,8 +523,8 @@ class Soak:
 
     def show(self):
         """Prints what the steps would play: each client's requests, answers and writes."""
-        for where, waves, _, ids in self.steps():
-            print("== %s" % where)
+        for where, waves, _, ids, opts in self.steps():
+            print("== %s%s" % (where, " %r" % opts if opts else ""))
             for w, plans in enumerate(waves):
                 for k, p in enumerate(plans):
                     print("-- client %s: %s" % (ids[k] if ids else "%d.%d" % (w, k), p.describe()))
@@ -471,11 +593,16 @@ def main(soak_cls=Soak, doc=__doc__, what="http_hello"):
     ap.add_argument(
         "--scenario",
         action="append",
-        choices=sorted(soak_cls.named),
+        choices=sorted(set(soak_cls.named) | set(getattr(soak_cls, "app_named", {}))),
         help="play this named scenario only (repeatable)",
     )
     ap.add_argument("--repeat", type=int, default=1, help="times each named scenario is played")
     ap.add_argument("--no-named", action="store_true", help="random batches only")
+    ap.add_argument(
+        "--long",
+        action="store_true",
+        help="the long named storms too (max_connections, SIGTERM under load, ...)",
+    )
     ap.add_argument("--replay", help="batch B (or its client B.K) alone, as the seed drew it")
     ap.add_argument(
         "--minimize",
@@ -506,6 +633,13 @@ def main(soak_cls=Soak, doc=__doc__, what="http_hello"):
         help="every N steps, the end's checks (graceful stop, leaks) and a new server",
     )
     ap.add_argument("--log", help="the server's stderr (default: a temporary file)")
+    if getattr(soak_cls, "app_named", None) is not None:
+        ap.add_argument(
+            "--app",
+            metavar="ENV",
+            help="--server is an example application's node (apps/hello's hello), run in ENV "
+            "(dev: the exception page, the reloader; prod: SECRET_KEY_BASE is set here)",
+        )
     args = ap.parse_args()
     if args.seed is None:
         args.seed = str(random.SystemRandom().randrange(1, 1 << 31))

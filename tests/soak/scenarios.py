@@ -1,13 +1,47 @@
 """
 Named scenarios: the exact reproducers of issue 7, each a list of waves (clients played at
-once; the waves one after the other).
+once; the waves one after the other); and storms no random batch makes: connection floods,
+the descriptor limit and max_connections, clients that never read, a SIGTERM in the middle.
+A scenario's `storm` attribute (the `storm` decorator) asks for its own server (a descriptor
+limit, more environment), a SIGTERM some time into its first wave, or a bound on the server's
+RSS while its clients hold their connections (http_soak.py's Soak.play).
 """
 
 import random
 
-from grammar import END, HELLO, MAYBE, NOT_FOUND, Answer, Item, Plan, err, request
+from grammar import END, HELLO, MAYBE, NOT_FOUND, Answer, Grammar, Item, Plan, client, err, request
 
 GET = request(b"GET", b"/")
+
+
+def storm(**opts):
+    """The step's options: nofile (the server's descriptor limit), env (more of its
+    environment), sigterm_after (s), rss_growth_mib; long: played only with --long (the
+    long runs of scripts/soak-http.sh), not in the suite's short soak."""
+
+    def mark(f):
+        f.storm = opts
+        return f
+
+    return mark
+
+
+class Refused:
+    """The answer of a server out of descriptors (http/src/listen.c's refuse_backlog): a bare
+    503 with Connection: close, then the close."""
+
+    body = None
+
+    def match(self, status, norm):
+        return END if status == 503 and b"\r\nConnection: close\r\n" in norm else None
+
+    def render(self):
+        return b"HTTP/1.1 503 ... Connection: close"
+
+    def __repr__(self):
+        return "503 (refused), then end"
+
+
 CANARY = request(b"GET", b"/users/42", [b"Connection: close\r\n"])
 
 
@@ -151,6 +185,102 @@ def halfclose_partial():
     return waves
 
 
+def gets(n, refusable=False):
+    """n pipelined GET / in one write; refusable: at a limit, the first may get the 503 of a
+    server out of descriptors (then the close), or the close alone: a connection accepted
+    before its request arrived is one of the new and silent ones that make room."""
+    items = [get() for _ in range(n)]
+    if refusable:
+        items[0].answers.append(Refused())
+        items[0].optional = True
+    return Plan("gets", items)
+
+
+def idle_conn():
+    """Connects, sends nothing, resets after 3 s: an idle connection, which the server closes
+    to make room for a new one at a limit."""
+    return Plan("idle", [], "reset", segments=[], wait=3.0, deadline=0.1)
+
+
+def conn_flood():
+    """2,000 connections at once (some with half a request head, some with a whole request),
+    all dropped at once, half by a reset, half by a close without reading; then 50 clients, all
+    answered. The server must free every one (its sockets back to the baseline)."""
+    r = random.Random(11)
+    wave = []
+    for k in range(2000):
+        data = [b"", GET[: r.randint(1, len(GET) - 1)], GET * r.randint(1, 3)][k % 3]
+        p = Plan("flood", [Item(data, [err(400)], "flood", optional=True)])
+        p.ending = "reset" if k % 2 else "noread"
+        p.wait = 0.4
+        wave.append(p)
+    return [wave, [gets(r.randint(1, 20)) for _ in range(50)]]
+
+
+@storm(nofile=160)
+def fd_limit():
+    """The server out of descriptors (a limit of 160): 120 idle connections, then 500 clients
+    with 1-10 pipelined GETs each. Idle connections make room; a client gets
+    its answers, or, the first one, the refusal of a server with nothing idle left (503 and the
+    close). Then 40 clients, all answered."""
+    r = random.Random(12)
+    waves = []
+    for n in (500,):
+        wave = [idle_conn() for _ in range(120)]
+        for _ in range(n):
+            p = gets(r.randint(1, 10), refusable=True)
+            p.start = r.uniform(0.05, 0.5)
+            wave.append(p)
+        waves.append(wave)
+    return waves + [[gets(r.randint(1, 5)) for _ in range(40)]]
+
+
+@storm(env={"HTTP_MAX_CONNECTIONS": "64"}, long=True)
+def max_connections():
+    """max_connections 64: 100 idle connections, then 500 clients with 1-10 pipelined GETs each
+    at once. Idle ones make room (the longest idle first); with none left, accepting pauses
+    until a connection closes: every request the server reads is answered."""
+    r = random.Random(13)
+    wave = [idle_conn() for _ in range(100)]
+    for _ in range(500):
+        p = gets(r.randint(1, 10), refusable=True)
+        p.start = r.uniform(0.05, 0.5)
+        wave.append(p)
+    return [wave]
+
+
+@storm(rss_growth_mib=96)
+def noread_echo():
+    """Back-pressure: 200 clients each pipelining 40 POST /echo of 32 KiB (answers as large as
+    the requests), never reading, reset after 3 s. The server holds a request's body and 64 KiB
+    of queued answer per connection, then stops reading: RSS stays within ~100 MiB of where it
+    was (ASan's redzones and quarantine included), not the 256 MB the clients offer."""
+    body = b"e" * 32768
+    req = request(b"POST", b"/echo", [b"Content-Length: 32768\r\n"], body)
+    out = []
+    for _ in range(200):
+        p = Plan("noread-echo", [Item(req, [], "echo") for _ in range(40)], "reset", wait=1.0)
+        p.deadline = 3.0  # the writes stall (the server stops reading): reset after 3-4 s
+        out.append(p)
+    return [out]
+
+
+@storm(sigterm_after=0.7, long=True)
+def sigterm_storm():
+    """SIGTERM 0.7 s into a storm of 150 random clients: the graceful stop finishes within its
+    deadline, exits 0, leaks nothing; no client gets wrong bytes (answers cut by the stop
+    are not counted)."""
+    wave = []
+    for k in range(150):
+        cr = random.Random("sigterm:%d" % k)
+        p = client(Grammar(cr, 512 << 10), "mix")
+        p.start = cr.uniform(0, 0.5)
+        for it in p.items:  # the stop finishes a request in flight with Connection: close
+            it.answers += [a.closing().copy(end=END) for a in it.answers if a.end != END]
+        wave.append(p)
+    return [wave]
+
+
 NAMED = {
     "chunk-ext-100k": chunk_ext_100k,
     "skip-bad-chunk": skip_bad_chunk,
@@ -159,4 +289,9 @@ NAMED = {
     "head-then-garbage": head_then_garbage,
     "halfclose-20": halfclose_20,
     "halfclose-partial": halfclose_partial,
+    "conn-flood": conn_flood,
+    "fd-limit": fd_limit,
+    "max-connections": max_connections,
+    "noread-echo": noread_echo,
+    "sigterm-storm": sigterm_storm,
 }

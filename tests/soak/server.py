@@ -6,7 +6,9 @@ says of it (socket and other descriptors, RSS, CPU time).
 
 import os
 import re
+import resource
 import signal
+import socket
 import subprocess
 import time
 
@@ -23,37 +25,74 @@ ASAN_OPTIONS = (
 UBSAN_OPTIONS = "print_stacktrace=1:halt_on_error=1"
 
 
+def free_port():
+    """A port of 127.0.0.1 free a moment ago (for a server that cannot tell its own)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Server:
-    def __init__(self, binary, schedulers, log_path, env=None):
+    """A test server (`BINARY 0 SCHEDULERS`, telling its port on stderr), or with app= an
+    example application's node (`BINARY --port P --schedulers S --env ENV`: dyn_node_main's
+    command line; its "serving on" line goes to a buffered stdout, so the port is chosen here
+    and the start is seen when the port answers). nofile: the descriptor limit it runs under
+    (soft and hard: the test servers raise the soft one to the hard one)."""
+
+    def __init__(self, binary, schedulers, log_path, env=None, app=None):
         self.binary, self.schedulers, self.log_path = binary, schedulers, log_path
         self.env = env or {}  # more of the server's environment
+        self.app = app  # the node's environment (dev, test, prod), or None: a test server
         self.proc = None
         self.port = None
         self.offset = 0
         self.starts = 0
+        self.nofile = None  # the descriptor limit of the running server (None: inherited)
+        self._tsan = None
 
-    def start(self, timeout=20.0):
+    def start(self, timeout=20.0, nofile=None):
         env = dict(os.environ, **self.env)
         env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":" + ASAN_OPTIONS).lstrip(":")
         env["UBSAN_OPTIONS"] = (env.get("UBSAN_OPTIONS", "") + ":" + UBSAN_OPTIONS).lstrip(":")
+        if self.app:
+            self.port = free_port()
+            argv = [self.binary, "--port", str(self.port), "--schedulers", str(self.schedulers)]
+            argv += ["--env", self.app]
+        else:
+            argv = [self.binary, "0", str(self.schedulers)]
+
+        def limit():
+            if nofile:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
         with open(self.log_path, "ab") as log:
             self.offset = log.tell()
             self.proc = subprocess.Popen(
-                [self.binary, "0", str(self.schedulers)],
+                argv,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
                 env=env,
+                preexec_fn=limit,
             )
+        self.nofile = nofile
         self.starts += 1
+        self.tsan = None
         t0 = time.monotonic()
         while time.monotonic() - t0 < timeout:
-            with open(self.log_path, "rb") as f:
-                f.seek(self.offset)
-                m = LISTENING_RE.search(f.read().decode("utf-8", "replace"))
-            if m:
-                self.port = int(m.group(1))
-                return
+            if self.app:
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    return
+                except OSError:
+                    pass
+            else:
+                with open(self.log_path, "rb") as f:
+                    f.seek(self.offset)
+                    m = LISTENING_RE.search(f.read().decode("utf-8", "replace"))
+                if m:
+                    self.port = int(m.group(1))
+                    return
             if self.proc.poll() is not None:
                 break
             time.sleep(0.05)
@@ -102,6 +141,34 @@ class Server:
             return -1
         return n
 
+    @property
+    def tsan(self):
+        """Whether it runs under ThreadSanitizer (RSS bounds do not hold there)."""
+        if self._tsan is None and self.alive():
+            try:
+                with open(self._proc("maps")) as f:
+                    self._tsan = "libtsan" in f.read()
+            except OSError:
+                return False
+        return bool(self._tsan)
+
+    @tsan.setter
+    def tsan(self, v):
+        self._tsan = v
+
+    def fd_targets(self):
+        """What its descriptors are, "fd=target" (a failure's details)."""
+        out = []
+        try:
+            for fd in sorted(os.listdir(self._proc("fd")), key=int):
+                try:
+                    out.append("%s=%s" % (fd, os.readlink(self._proc("fd/" + fd))))
+                except OSError:
+                    pass
+        except OSError:
+            pass
+        return out
+
     def rss_kib(self):
         try:
             with open(self._proc("status")) as f:
@@ -117,6 +184,12 @@ class Server:
         with open(self._proc("stat")) as f:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def terminate(self):
+        """SIGTERM, if it still runs."""
+        if self.alive():
+            self.term_at = time.monotonic()
+            self.proc.send_signal(signal.SIGTERM)
 
     def stop(self, timeout):
         """SIGTERM, then waits: (exit status, or None if it did not stop in time)."""

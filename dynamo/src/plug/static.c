@@ -330,6 +330,13 @@ static bool listed(const char *const *list, const dyn_str_t *seg, bool prefix)
     return false;
 }
 
+/* An open that failed for want of descriptors or memory, not because the file is missing: the
+ * request gets 503 (a temporary overload, RFC 9110 15.6.4) rather than passing on to a 404. */
+static bool out_of_descriptors(int err)
+{
+    return err == EMFILE || err == ENFILE || err == ENOMEM;
+}
+
 static void close_fd(void *arg)
 {
     close((int)(intptr_t)arg);
@@ -363,8 +370,11 @@ static int try_file(dyn_conn_t *c, state_t *st, int root, const char *rel, size_
         centry_clear(e);
     }
     int fd = dyn__open_beneath(root, rel);
-    if (fd < 0)
+    if (fd < 0) {
+        if (out_of_descriptors(-fd)) /* the file may well be there: not the router's 404 */
+            dyn_raise(c, 503, "static file %s: %s", rel, strerror(-fd));
         return 0;
+    }
     dyn_arena_defer(c->arena, close_fd, (void *)(intptr_t)fd);
     if (fstat(fd, &f->st) != 0)
         return 0;
@@ -581,8 +591,11 @@ static dyn_conn_t *serve(dyn_conn_t *c, state_t *st, const dyn_str_t *segs, size
     if (len < 0)
         return c;
     int root = root_fd(st);
-    if (root < 0)
+    if (root < 0) {
+        if (out_of_descriptors(errno))
+            dyn_raise(c, 503, "static root %s: %s", st->root, strerror(errno));
         return c;
+    }
     bool is_get = dyn_conn_original_method(c) == HTTP_METHOD_GET;
     const char *range = is_get ? dyn_conn_req_header(c, "range") : NULL;
     bool gz_ok = st->gzip && !range && dyn__accepts_gzip(dyn_conn_req_header(c, "accept-encoding"));
