@@ -438,3 +438,25 @@ Test(dynsup, children_that_ignore_shutdown_are_killed_together)
     cr_assert_eq(otp_reports(ACT_REPORT_SHUTDOWN_KILL, "20 children"), 1);
     cr_assert(otp_log_wait(40, 2000));
 }
+
+/* A dynamic supervisor killed while it waits for its children to stop (their shutdown time not
+ * over) frees what that wait holds: nothing leaks (tu_stop counts the blocks). The HTTP
+ * server's connection supervisor met this when its listener was killed during a stop. */
+Test(dynsup, killed_while_stopping_its_children_leaks_nothing)
+{
+    act_child_spec_t tmpl[] = {
+        {ACT_WORKER_CHILD("stubborn", otp_stubborn_start, (void *)1), .shutdown = MS(10000)}};
+    act_sup_spec_t spec = {.strategy = ACT_SIMPLE_ONE_FOR_ONE, .children = tmpl, .nchildren = 1};
+    act_pid_t sup;
+    cr_assert_eq(act_sup_start_link(&spec, &sup), 0);
+    for (int i = 0; i < 8; i++) /* past the map's inline entry: its arrays are allocated */
+        cr_assert_eq(act_sup_start_child(sup, NULL, 0, NULL), 0);
+    act_ref_t ref;
+    cr_assert_eq(act_monitor(sup, &ref), 0);
+    act_exit(sup, ACT_SHUTDOWN); /* from its parent: it stops its children and waits */
+    usleep(200000);              /* into that wait (if not yet, the test is only weaker) */
+    act_exit(sup, ACT_KILL);
+    act_msg_t *m;
+    cr_assert_eq(act_receive_type(ACT_MSG_DOWN, MS(5000), &m), 0);
+    act_msg_free(m);
+}

@@ -69,6 +69,7 @@ typedef struct sup {
     size_t ndyn;           /* dynamic children, running or waiting for a retry */
     child_t *retry;        /* dynamic children waiting for a retry */
     act__map_t bypid;      /* running child pid -> child_t * */
+    act__map_t stop_refs;  /* stop_dynamic's monitors (here: a kill while it waits frees them) */
     bool retry_queued;     /* a RETRY message is on its way */
     act_msg_t *cur;        /* the message being handled (freed by on_exit if we fail) */
     /* Intensity: the last max_r restart times, oldest at ring[ring_pos] once full... */
@@ -121,6 +122,7 @@ static void sup_free(sup_t *s)
     }
     act_free(s->starting);
     act__map_deinit(&s->bypid);
+    act__map_deinit(&s->stop_refs);
     act_free((char *)s->tmpl.id);
     act_free(s->ring);
     act_free(s->name);
@@ -339,40 +341,43 @@ static bool match_dyn_down(const act_msg_t *m, void *arg)
 /* Stops every dynamic child at once: all the signals first, then one wait for all. */
 static void stop_dynamic(sup_t *s)
 {
-    act__map_t refs = {0};
+    /* In s, not on this fiber's stack: the supervisor may be killed while it waits below, and
+     * sup_free must then free the map's arrays. */
+    act__map_t *refs = &s->stop_refs;
+    act__map_deinit(refs);
     int64_t sd = shutdown_of(&s->tmpl);
     uint64_t k, v;
     for (uint32_t i = 0; act__map_next(&s->bypid, &i, &k, &v);) {
         act_ref_t mref;
         act_monitor(k, &mref);
-        if (act__map_put(&refs, mref, k) != 0)
+        if (act__map_put(refs, mref, k) != 0)
             act_fatal("supervisor: out of memory while stopping children");
         act_exit(k, sd == ACT_SHUTDOWN_BRUTAL_KILL ? ACT_KILL : ACT_SHUTDOWN);
     }
-    dyn_wait_t w = {s, &refs};
+    dyn_wait_t w = {s, refs};
     int64_t deadline = sd >= 0 ? act_now_ms() + sd : -1;
     bool killed = false;
-    while (refs.len > 0) {
+    while (refs->len > 0) {
         int64_t left = ACT_INFINITY;
         if (deadline >= 0 && !killed)
             left = deadline > act_now_ms() ? deadline - act_now_ms() : 0;
         act_msg_t *m;
         if (act_receive(match_dyn_down, &w, left, &m) == 0) {
             if (m->type == ACT_MSG_DOWN)
-                act__map_del(&refs, m->ref, NULL);
+                act__map_del(refs, m->ref, NULL);
             act_msg_free(m);
             continue;
         }
         /* Timed out: kill whoever is left, then wait for ever. */
         char after[64];
-        snprintf(after, sizeof after, "%lld ms; %u children", (long long)sd, refs.len);
+        snprintf(after, sizeof after, "%lld ms; %u children", (long long)sd, refs->len);
         act__report(ACT_REPORT_SHUTDOWN_KILL, s->name, s->self, s->tmpl.id, ACT_PID_NONE,
                     ACT_KILLED, "", after);
-        for (uint32_t i = 0; act__map_next(&refs, &i, &k, &v);)
+        for (uint32_t i = 0; act__map_next(refs, &i, &k, &v);)
             act_exit(v, ACT_KILL);
         killed = true;
     }
-    act__map_deinit(&refs);
+    act__map_deinit(refs);
     for (uint32_t i = 0; act__map_next(&s->bypid, &i, &k, &v);)
         act_free((child_t *)(uintptr_t)v);
     act__map_deinit(&s->bypid);
