@@ -155,6 +155,9 @@ size_t dyn__field_value_len(const char *v);
  * (nothing is copied or checked, here or by the HTTP layer). Replaces headers of that name. */
 void dyn__resp_header_trusted(dyn_conn_t *c, const char *lname, uint32_t nl, const char *value,
                               uint32_t vl);
+/* The same, but appended: headers of that name stay (set-cookie). */
+void dyn__resp_header_add_trusted(dyn_conn_t *c, const char *lname, uint32_t nl, const char *value,
+                                  uint32_t vl);
 
 /* Sends what the conn holds (state SET), running the before-send callbacks. */
 void dyn__conn_send_set(dyn_conn_t *c);

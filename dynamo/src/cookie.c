@@ -288,6 +288,9 @@ void dyn__resp_cookies_write(dyn_conn_t *c)
 {
     dyn_str_t name;
     const dyn_value_t *v;
+    /* Each line was checked as it was formatted (a token name, cookie-octets or the
+     * framework's own base64url value, attributes without CTLs or ';') and lives in the
+     * request's arena: neither checked nor copied again. */
     for (size_t i = 0; dyn_map_at(c->fetch->resp_cookies, i, &name, &v); i++)
-        dyn_add_resp_header(c, "set-cookie", v->s.ptr);
+        dyn__resp_header_add_trusted(c, "set-cookie", 10, v->s.ptr, (uint32_t)v->s.len);
 }

@@ -329,6 +329,13 @@ void dyn__resp_header_trusted(dyn_conn_t *c, const char *lname, uint32_t nl, con
     *slot(c) = (http_header_t){lname, value, nl, vl};
 }
 
+void dyn__resp_header_add_trusted(dyn_conn_t *c, const char *lname, uint32_t nl, const char *value,
+                                  uint32_t vl)
+{
+    not_sent(c, "a response header");
+    *slot(c) = (http_header_t){lname, value, nl, vl};
+}
+
 dyn_conn_t *dyn_put_resp_header(dyn_conn_t *c, const char *name, const char *value)
 {
     not_sent(c, "dyn_put_resp_header");
