@@ -320,20 +320,19 @@ static void remove_headers(dyn_conn_t *c, const char *lname, size_t nl)
     c->nrh = o;
 }
 
-void dyn__resp_header_trusted(dyn_conn_t *c, const char *lname, uint32_t nl, const char *value,
-                              uint32_t vl)
-{
-    not_sent(c, "a response header");
-    if (c->nrh)
-        remove_headers(c, lname, nl);
-    *slot(c) = (http_header_t){lname, value, nl, vl};
-}
-
 void dyn__resp_header_add_trusted(dyn_conn_t *c, const char *lname, uint32_t nl, const char *value,
                                   uint32_t vl)
 {
     not_sent(c, "a response header");
     *slot(c) = (http_header_t){lname, value, nl, vl};
+}
+
+void dyn__resp_header_trusted(dyn_conn_t *c, const char *lname, uint32_t nl, const char *value,
+                              uint32_t vl)
+{
+    if (c->nrh)
+        remove_headers(c, lname, nl);
+    dyn__resp_header_add_trusted(c, lname, nl, value, vl);
 }
 
 dyn_conn_t *dyn_put_resp_header(dyn_conn_t *c, const char *name, const char *value)

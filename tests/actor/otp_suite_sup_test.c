@@ -81,22 +81,6 @@ static int sw_start(const act_child_start_t *cs, act_pid_t *out)
         ACT_WORKER_CHILD(id_, sw_start, (void *)(intptr_t)(arg_)), __VA_ARGS__                     \
     }
 
-static act_pid_t start_sup(act_strategy_t strategy, int max_r, int max_s,
-                           const act_child_spec_t *kids, size_t n)
-{
-    act_sup_spec_t spec = {.name = "sup_test",
-                           .register_name = true,
-                           .strategy = strategy,
-                           .max_restarts = max_r,
-                           .max_seconds = max_s,
-                           .children = kids,
-                           .nchildren = n};
-    act_pid_t sup;
-    int rc = act_sup_start_link(&spec, &sup);
-    cr_assert_eq(rc, 0, "start: %s", act_strerror(rc));
-    return sup;
-}
-
 /* supervisor:start_child with a spec: the pid (or the error in *rc). */
 static act_pid_t add(act_pid_t sup, act_child_spec_t spec)
 {
@@ -215,7 +199,7 @@ static act_pid_t restarted(act_pid_t sup, const char *id, act_pid_t old)
 /* The supervisor starts, and stops when its parent tells it to. */
 Test(otp_suite_sup, sup_start_normal)
 {
-    act_pid_t sup = start_sup(ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
+    act_pid_t sup = otp_start_sup(true, ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
     act_exit(sup, ACT_SHUTDOWN);
     cr_assert_eq(check_exit(sup), ACT_SHUTDOWN);
 }
@@ -223,7 +207,7 @@ Test(otp_suite_sup, sup_start_normal)
 /* A start function that returns an error fails start_child with it, and leaves nothing. */
 Test(otp_suite_sup, sup_start_child_returns_error)
 {
-    act_pid_t sup = start_sup(ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
+    act_pid_t sup = otp_start_sup(true, ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
     act_child_spec_t c1 = SW("child1", MODE_ERROR);
     cr_assert_eq(act_sup_add_child(sup, &c1, NULL), -EIO);
     cr_assert_str_eq(which(sup, NULL), "");
@@ -233,7 +217,7 @@ Test(otp_suite_sup, sup_start_child_returns_error)
 Test(otp_suite_sup, sup_start_restart_child_returns_error)
 {
     static const act_child_spec_t kids[] = {SW("child1", MODE_FAIL_RESTART | 1)};
-    act_pid_t sup = start_sup(ACT_ONE_FOR_ONE, 2, 3600, kids, 1);
+    act_pid_t sup = otp_start_sup(true, ACT_ONE_FOR_ONE, 2, 3600, kids, 1);
     cr_assert_eq(act_sup_terminate_child(sup, "child1"), 0);
     cr_assert_eq(act_sup_restart_child(sup, "child1", NULL), -EIO);
     cr_assert_str_eq(which(sup, NULL), "child1:undefined");
@@ -242,7 +226,7 @@ Test(otp_suite_sup, sup_start_restart_child_returns_error)
 Test(otp_suite_sup, sup_start_child_returns_error_simple)
 {
     static const act_child_spec_t tmpl[] = {SW("child1", 0)};
-    act_pid_t sup = start_sup(ACT_SIMPLE_ONE_FOR_ONE, 2, 3600, tmpl, 1);
+    act_pid_t sup = otp_start_sup(true, ACT_SIMPLE_ONE_FOR_ONE, 2, 3600, tmpl, 1);
     cr_assert_eq(act_sup_start_child(sup, (void *)MODE_ERROR, ACT_SCHED_ANY, NULL), -EIO);
     cr_assert_str_eq(which(sup, NULL), "");
     expect_counts(sup, 1, 0, 0, 0);
@@ -253,7 +237,7 @@ Test(otp_suite_sup, sup_start_child_returns_error_simple)
 Test(otp_suite_sup, sup_stop_infinity)
 {
     static const act_sup_spec_t empty = {.name = "child_sup"};
-    act_pid_t sup = start_sup(ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
+    act_pid_t sup = otp_start_sup(true, ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
     act_pid_t c1 =
         add(sup, (act_child_spec_t){ACT_SUP_CHILD("child1", &empty), .shutdown = ACT_INFINITY});
     act_pid_t c2 = add(sup, (act_child_spec_t)SW("child2", 0, .shutdown = ACT_INFINITY));
@@ -268,7 +252,7 @@ Test(otp_suite_sup, sup_stop_infinity)
  * shutdown. */
 Test(otp_suite_sup, sup_stop_timeout)
 {
-    act_pid_t sup = start_sup(ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
+    act_pid_t sup = otp_start_sup(true, ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
     act_pid_t c1 = add(sup, (act_child_spec_t)SW("child1", 0));
     act_pid_t c2 =
         add(sup, (act_child_spec_t){ACT_WORKER_CHILD("child2", otp_stubborn_start, (void *)2),
@@ -284,7 +268,7 @@ Test(otp_suite_sup, sup_stop_timeout)
 
 Test(otp_suite_sup, sup_stop_brutal_kill)
 {
-    act_pid_t sup = start_sup(ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
+    act_pid_t sup = otp_start_sup(true, ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
     act_pid_t c1 = add(sup, (act_child_spec_t)SW("child1", 0));
     act_pid_t c2 =
         add(sup, (act_child_spec_t)SW("child2", 0, .shutdown = ACT_SHUTDOWN_BRUTAL_KILL));
@@ -300,7 +284,7 @@ Test(otp_suite_sup, sup_stop_brutal_kill)
 Test(otp_suite_sup, child_adm)
 {
     static const act_child_spec_t kids[] = {SW("child1", 0)};
-    act_pid_t sup = start_sup(ACT_ONE_FOR_ONE, 2, 3600, kids, 1);
+    act_pid_t sup = otp_start_sup(true, ACT_ONE_FOR_ONE, 2, 3600, kids, 1);
     act_pid_t cpid;
     cr_assert_str_eq(which(sup, &cpid), "child1:pid");
     expect_counts(sup, 1, 1, 0, 1);
@@ -367,7 +351,7 @@ Test(otp_suite_sup, child_adm)
 /* Invalid child specs are refused, by start_child and at the supervisor's start. */
 Test(otp_suite_sup, child_specs)
 {
-    act_pid_t sup = start_sup(ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
+    act_pid_t sup = otp_start_sup(true, ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
     const act_child_spec_t bad[] = {
         {.id = "child"},                                              /* invalid_mfa */
         {ACT_WORKER_CHILD("child", sw_start, NULL), .restart = 7},    /* invalid_restart_type */
@@ -426,7 +410,7 @@ Test(otp_suite_sup, sup_flags)
  * supervisor. */
 static act_pid_t end_child(act_restart_t restart, int how, act_pid_t *old)
 {
-    act_pid_t sup = start_sup(ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
+    act_pid_t sup = otp_start_sup(true, ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
     *old = add(sup, (act_child_spec_t)SW("child1", 0, .restart = restart));
     terminate(sup, *old, "child1", how);
     return sup;
@@ -534,7 +518,7 @@ Test(otp_suite_sup, temporary_bystander)
  * apart, and the supervisor lives. */
 Test(otp_suite_sup, multiple_restarts)
 {
-    act_pid_t sup = start_sup(ACT_ONE_FOR_ONE, 1, 1, NULL, 0);
+    act_pid_t sup = otp_start_sup(true, ACT_ONE_FOR_ONE, 1, 1, NULL, 0);
     act_pid_t pid =
         add(sup, (act_child_spec_t)SW("child1", 0, .shutdown = ACT_SHUTDOWN_BRUTAL_KILL));
     terminate(sup, pid, "child1", ABNORMAL);
@@ -553,7 +537,7 @@ Test(otp_suite_sup, multiple_restarts)
 
 Test(otp_suite_sup, one_for_one)
 {
-    act_pid_t sup = start_sup(ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
+    act_pid_t sup = otp_start_sup(true, ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
     act_pid_t c1 = add(sup, (act_child_spec_t)SW("child1", 0));
     act_pid_t c2 = add(sup, (act_child_spec_t)SW("child2", 0));
     terminate(sup, c1, "child1", ABNORMAL);
@@ -573,7 +557,7 @@ Test(otp_suite_sup, one_for_one)
  * other children with it. */
 static void escalation(act_strategy_t strategy, bool failing_first)
 {
-    act_pid_t sup = start_sup(strategy, 4, 3600, NULL, 0);
+    act_pid_t sup = otp_start_sup(true, strategy, 4, 3600, NULL, 0);
     int f1 = failing_first ? MODE_FAIL_RESTART | 1 : 1;
     int f2 = failing_first ? 2 : MODE_FAIL_RESTART | 2;
     act_pid_t c1 = add(sup, (act_child_spec_t)SW("child1", f1));
@@ -592,7 +576,7 @@ Test(otp_suite_sup, one_for_one_escalation)
 
 Test(otp_suite_sup, one_for_all)
 {
-    act_pid_t sup = start_sup(ACT_ONE_FOR_ALL, 2, 3600, NULL, 0);
+    act_pid_t sup = otp_start_sup(true, ACT_ONE_FOR_ALL, 2, 3600, NULL, 0);
     act_pid_t c1 = add(sup, (act_child_spec_t)SW("child1", 0));
     act_pid_t c2 = add(sup, (act_child_spec_t)SW("child2", 0));
     act_ref_t r2 = mon(c2);
@@ -618,7 +602,7 @@ Test(otp_suite_sup, one_for_all_escalation)
 Test(otp_suite_sup, simple_one_for_one)
 {
     static const act_child_spec_t tmpl[] = {SW("child", 0)};
-    act_pid_t sup = start_sup(ACT_SIMPLE_ONE_FOR_ONE, 2, 3600, tmpl, 1);
+    act_pid_t sup = otp_start_sup(true, ACT_SIMPLE_ONE_FOR_ONE, 2, 3600, tmpl, 1);
     act_pid_t c1, c2;
     cr_assert_eq(act_sup_start_child(sup, NULL, ACT_SCHED_ANY, &c1), 0);
     cr_assert_eq(act_sup_start_child(sup, NULL, ACT_SCHED_ANY, &c2), 0);
@@ -687,7 +671,7 @@ Test(otp_suite_sup, simple_one_for_one_shutdown)
     const int64_t shutdown_time = MS(300);
     act_child_spec_t tmpl[] = {
         {ACT_WORKER_CHILD("child", slow_start, NULL), .shutdown = 2 * shutdown_time}};
-    act_pid_t sup = start_sup(ACT_SIMPLE_ONE_FOR_ONE, 2, 3600, tmpl, 1);
+    act_pid_t sup = otp_start_sup(true, ACT_SIMPLE_ONE_FOR_ONE, 2, 3600, tmpl, 1);
     int64_t delays[] = {shutdown_time, shutdown_time, 5 * shutdown_time};
     act_ref_t refs[3];
     for (int i = 0; i < 3; i++) {
@@ -710,7 +694,7 @@ Test(otp_suite_sup, simple_one_for_one_shutdown)
 Test(otp_suite_sup, simple_one_for_one_escalation)
 {
     static const act_child_spec_t tmpl[] = {SW("child", 0)};
-    act_pid_t sup = start_sup(ACT_SIMPLE_ONE_FOR_ONE, 4, 3600, tmpl, 1);
+    act_pid_t sup = otp_start_sup(true, ACT_SIMPLE_ONE_FOR_ONE, 4, 3600, tmpl, 1);
     act_pid_t c1, c2;
     cr_assert_eq(act_sup_start_child(sup, (void *)(MODE_FAIL_RESTART | 5), ACT_SCHED_ANY, &c1), 0);
     cr_assert_eq(act_sup_start_child(sup, NULL, ACT_SCHED_ANY, &c2), 0);
@@ -722,7 +706,7 @@ Test(otp_suite_sup, simple_one_for_one_escalation)
 
 Test(otp_suite_sup, rest_for_one)
 {
-    act_pid_t sup = start_sup(ACT_REST_FOR_ONE, 2, 3600, NULL, 0);
+    act_pid_t sup = otp_start_sup(true, ACT_REST_FOR_ONE, 2, 3600, NULL, 0);
     act_pid_t c1 = add(sup, (act_child_spec_t)SW("child1", 0));
     act_pid_t c2 = add(sup, (act_child_spec_t)SW("child2", 0));
     act_pid_t c3 = add(sup, (act_child_spec_t)SW("child3", 0));
@@ -779,7 +763,7 @@ static int naughty_start(const act_child_start_t *cs, act_pid_t *out)
 
 Test(otp_suite_sup, child_unlink)
 {
-    act_pid_t sup = start_sup(ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
+    act_pid_t sup = otp_start_sup(true, ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
     act_pid_t child =
         add(sup, (act_child_spec_t){ACT_WORKER_CHILD("naughty_child", naughty_start, NULL),
                                     .shutdown = 1000});
@@ -806,7 +790,7 @@ Test(otp_suite_sup, tree)
                                         .nchildren = 2};
     static const act_sup_spec_t sup2 = {
         .name = "supchild2", .max_restarts = 4, .max_seconds = 3600};
-    act_pid_t top = start_sup(ACT_ONE_FOR_ALL, 4, 3600, NULL, 0);
+    act_pid_t top = otp_start_sup(true, ACT_ONE_FOR_ALL, 4, 3600, NULL, 0);
     act_pid_t s1 = add(top, (act_child_spec_t){ACT_SUP_CHILD("supchild1", &sup1)});
     act_pid_t s2 = add(top, (act_child_spec_t){ACT_SUP_CHILD("supchild2", &sup2)});
     add(top, (act_child_spec_t){ACT_SUP_CHILD("supchild3", &sup2), .restart = ACT_TRANSIENT});
@@ -852,7 +836,7 @@ Test(otp_suite_sup, count_children_supervisor)
     static const act_sup_spec_t empty = {.name = "child"};
     static const act_child_spec_t tmpl[] = {
         {ACT_SUP_CHILD("child", &empty), .restart = ACT_TEMPORARY}};
-    act_pid_t sup = start_sup(ACT_SIMPLE_ONE_FOR_ONE, 2, 3600, tmpl, 1);
+    act_pid_t sup = otp_start_sup(true, ACT_SIMPLE_ONE_FOR_ONE, 2, 3600, tmpl, 1);
     for (int i = 0; i < 200; i++)
         cr_assert_eq(act_sup_start_child(sup, NULL, ACT_SCHED_ANY, NULL), 0);
     expect_counts(sup, 1, 200, 200, 0);
@@ -894,7 +878,7 @@ Test(otp_suite_sup, count_restarting_children)
 {
     static const act_child_spec_t tmpl[] = {
         {ACT_WORKER_CHILD("child", flaky_start, NULL), .shutdown = ACT_SHUTDOWN_BRUTAL_KILL}};
-    act_pid_t sup = start_sup(ACT_SIMPLE_ONE_FOR_ONE, 1000, 10, tmpl, 1);
+    act_pid_t sup = otp_start_sup(true, ACT_SIMPLE_ONE_FOR_ONE, 1000, 10, tmpl, 1);
     expect_counts(sup, 1, 0, 0, 0);
     act_pid_t ch[3];
     for (int i = 0; i < 3; i++) {
@@ -1001,7 +985,7 @@ static act_pid_t wait_name_change(const char *name, act_pid_t old)
 Test(otp_suite_sup, simple_global_supervisor)
 {
     for (int variant = 0; variant < 4; variant++) {
-        act_pid_t top = start_sup(ACT_ONE_FOR_ALL, 3, 60, top9212, 1);
+        act_pid_t top = otp_start_sup(true, ACT_ONE_FOR_ALL, 3, 60, top9212, 1);
         act_pid_t sup2 = act_whereis("sup2"), server = act_whereis("server");
         cr_assert(sup2 && server);
         switch (variant) {
@@ -1062,7 +1046,7 @@ static bool child2_restarting(void *arg)
 
 Test(otp_suite_sup, hanging_restart_loop_rest_for_one)
 {
-    act_pid_t sup = start_sup(ACT_REST_FOR_ONE, 1000, 10, NULL, 0);
+    act_pid_t sup = otp_start_sup(true, ACT_REST_FOR_ONE, 1000, 10, NULL, 0);
     act_pid_t c1 =
         add(sup, (act_child_spec_t)SW("child1", 0, .shutdown = ACT_SHUTDOWN_BRUTAL_KILL));
     act_child_spec_t child2 = {ACT_WORKER_CHILD("child2", deadlock_start, NULL),
@@ -1102,7 +1086,7 @@ Test(otp_suite_sup, order_of_children)
 {
     static const act_child_spec_t kids[] = {SW("ch7", 7), SW("ch3", 3), SW("ch10", 10),
                                             SW("ch2", 2), SW("ch5", 5)};
-    act_pid_t sup = start_sup(ACT_REST_FOR_ONE, 2, 3600, kids, N(kids));
+    act_pid_t sup = otp_start_sup(true, ACT_REST_FOR_ONE, 2, 3600, kids, N(kids));
     cr_assert(otp_log_wait(5, 5000));
     cr_assert(otp_log_is(0, (int[]){7, 3, 10, 2, 5}, 5), "start order %s", otp_log_str(0));
     terminate(sup, otp_child(sup, "ch10"), "ch10", ABNORMAL);
@@ -1133,7 +1117,7 @@ Test(otp_suite_sup, simple_one_for_one_scale_many_temporary_children)
 {
     static const act_child_spec_t tmpl[] = {
         {ACT_SERVER_CHILD("child", &sw, NULL), .restart = ACT_TEMPORARY}};
-    act_pid_t sup = start_sup(ACT_SIMPLE_ONE_FOR_ONE, 2, 3600, tmpl, 1);
+    act_pid_t sup = otp_start_sup(true, ACT_SIMPLE_ONE_FOR_ONE, 2, 3600, tmpl, 1);
     const int n = TU_SCALED(1000, 200);
     int64_t t1 = start_and_terminate(sup, n);
     int64_t t2 = start_and_terminate(sup, 10 * n);

@@ -71,21 +71,6 @@ static int maybe_ignore_start(const act_child_start_t *cs, act_pid_t *out)
     return act_server_start_link(&quiet, NULL, &o, out);
 }
 
-static act_pid_t start_sup(act_strategy_t strategy, int max_r, int max_s,
-                           const act_child_spec_t *kids, size_t n)
-{
-    act_sup_spec_t spec = {.name = "sup_test",
-                           .strategy = strategy,
-                           .max_restarts = max_r,
-                           .max_seconds = max_s,
-                           .children = kids,
-                           .nchildren = n};
-    act_pid_t sup;
-    int rc = act_sup_start_link(&spec, &sup);
-    cr_assert_eq(rc, 0, "start: %s", act_strerror(rc));
-    return sup;
-}
-
 /* OTP's get_child_counts: [specs, active, supervisors, workers]. */
 static void expect_counts(act_pid_t sup, size_t specs, size_t active, size_t sups, size_t workers)
 {
@@ -122,7 +107,7 @@ static bool one_restarting(void *arg)
 Test(otp_sup, one_for_all_other_child_fails_restart)
 {
     static const act_child_spec_t kids[] = {CTL("child1", 1), CTL("child2", 2)};
-    act_pid_t sup = start_sup(ACT_ONE_FOR_ALL, 3, 3600, kids, N(kids));
+    act_pid_t sup = otp_start_sup(false, ACT_ONE_FOR_ALL, 3, 3600, kids, N(kids));
     expect_log(0, (int[]){1, 2}, 2);
     atomic_store(&fail_starts[2], 1);
     act_exit(otp_child(sup, "child1"), ACT_CRASH);
@@ -139,7 +124,7 @@ Test(otp_sup, one_for_all_other_child_fails_restart)
 Test(otp_sup, rest_for_one_other_child_fails_restart)
 {
     static const act_child_spec_t kids[] = {CTL("child1", 1), CTL("child2", 2)};
-    act_pid_t sup = start_sup(ACT_REST_FOR_ONE, 3, 3600, kids, N(kids));
+    act_pid_t sup = otp_start_sup(false, ACT_REST_FOR_ONE, 3, 3600, kids, N(kids));
     expect_log(0, (int[]){1, 2}, 2);
     act_pid_t c1 = otp_child(sup, "child1");
     atomic_store(&fail_starts[2], 1);
@@ -157,7 +142,7 @@ Test(otp_sup, rest_for_one_other_child_fails_restart)
  * supervisor can still be stopped. */
 Test(otp_sup, hanging_restart_loop)
 {
-    act_pid_t sup = start_sup(ACT_ONE_FOR_ONE, 1000, 10, NULL, 0);
+    act_pid_t sup = otp_start_sup(false, ACT_ONE_FOR_ONE, 1000, 10, NULL, 0);
     act_child_spec_t child1 = CTL("child1", 1, .shutdown = ACT_SHUTDOWN_BRUTAL_KILL);
     act_pid_t c1;
     cr_assert_eq(act_sup_add_child(sup, &child1, &c1), 0);
@@ -201,7 +186,7 @@ Test(otp_sup, hanging_restart_loop)
 Test(otp_sup, hanging_restart_loop_simple)
 {
     static const act_child_spec_t tmpl[] = {CTL("child1", 3, .shutdown = ACT_SHUTDOWN_BRUTAL_KILL)};
-    act_pid_t sup = start_sup(ACT_SIMPLE_ONE_FOR_ONE, 1000, 10, tmpl, 1);
+    act_pid_t sup = otp_start_sup(false, ACT_SIMPLE_ONE_FOR_ONE, 1000, 10, tmpl, 1);
     act_pid_t c1;
     cr_assert_eq(act_sup_start_child(sup, NULL, ACT_SCHED_ANY, &c1), 0);
     atomic_store(&fail_starts[3], INT_MAX);
@@ -233,7 +218,7 @@ Test(otp_sup, hanging_restart_loop_simple)
 
 Test(otp_sup, sup_start_ignore_child)
 {
-    act_pid_t sup = start_sup(ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
+    act_pid_t sup = otp_start_sup(false, ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
     act_child_spec_t child1 = {ACT_WORKER_CHILD("child1", maybe_ignore_start, IGNORE)};
     act_child_spec_t child2 = {ACT_WORKER_CHILD("child2", maybe_ignore_start, NULL)};
     act_pid_t p1 = 1, p2;
@@ -261,7 +246,7 @@ Test(otp_sup, sup_start_ignore_temporary_child)
         {ACT_WORKER_CHILD("child1", maybe_ignore_start, IGNORE), .restart = ACT_TEMPORARY},
         {ACT_WORKER_CHILD("child2", maybe_ignore_start, NULL), .restart = ACT_TEMPORARY},
     };
-    act_pid_t sup = start_sup(ACT_ONE_FOR_ONE, 2, 3600, kids, N(kids));
+    act_pid_t sup = otp_start_sup(false, ACT_ONE_FOR_ONE, 2, 3600, kids, N(kids));
     act_child_info_t *info;
     size_t n;
     cr_assert_eq(act_sup_which_children(sup, &info, &n), 0);
@@ -274,7 +259,7 @@ Test(otp_sup, sup_start_ignore_temporary_child)
 
 Test(otp_sup, sup_start_ignore_temporary_child_start_child)
 {
-    act_pid_t sup = start_sup(ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
+    act_pid_t sup = otp_start_sup(false, ACT_ONE_FOR_ONE, 2, 3600, NULL, 0);
     act_child_spec_t child1 = {ACT_WORKER_CHILD("child1", maybe_ignore_start, IGNORE),
                                .restart = ACT_TEMPORARY};
     act_child_spec_t child2 = {ACT_WORKER_CHILD("child2", maybe_ignore_start, NULL),
@@ -292,7 +277,7 @@ static void ignore_simple(act_restart_t restart)
 {
     act_child_spec_t tmpl[] = {
         {ACT_WORKER_CHILD("child1", maybe_ignore_start, NULL), .restart = restart}};
-    act_pid_t sup = start_sup(ACT_SIMPLE_ONE_FOR_ONE, 2, 3600, tmpl, 1);
+    act_pid_t sup = otp_start_sup(false, ACT_SIMPLE_ONE_FOR_ONE, 2, 3600, tmpl, 1);
     act_pid_t p1 = 1, p2;
     cr_assert_eq(act_sup_start_child(sup, IGNORE, ACT_SCHED_ANY, &p1), 0);
     cr_assert_eq(p1, ACT_PID_NONE);
@@ -328,7 +313,7 @@ static const act_child_spec_t quiet_tmpl[] = {
 
 Test(otp_sup, count_children)
 {
-    act_pid_t sup = start_sup(ACT_SIMPLE_ONE_FOR_ONE, 2, 3600, quiet_tmpl, 1);
+    act_pid_t sup = otp_start_sup(false, ACT_SIMPLE_ONE_FOR_ONE, 2, 3600, quiet_tmpl, 1);
     for (int i = 0; i < 1000; i++)
         cr_assert_eq(act_sup_start_child(sup, NULL, ACT_SCHED_ANY, NULL), 0);
     act_child_info_t *kids;
@@ -363,7 +348,7 @@ Test(otp_sup, count_children)
 Test(otp_sup, child_adm_simple)
 {
     static const act_child_spec_t tmpl[] = {{ACT_SERVER_CHILD("child", &quiet, NULL)}};
-    act_pid_t sup = start_sup(ACT_SIMPLE_ONE_FOR_ONE, 2, 3600, tmpl, 1);
+    act_pid_t sup = otp_start_sup(false, ACT_SIMPLE_ONE_FOR_ONE, 2, 3600, tmpl, 1);
     act_child_info_t *kids;
     size_t n;
     cr_assert_eq(act_sup_which_children(sup, &kids, &n), 0);

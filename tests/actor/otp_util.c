@@ -272,3 +272,19 @@ void otp_app_stop(const act_app_t *app)
 {
     otp_log(100 + (int)act_app_env_int(app->name, "tag", 0));
 }
+
+act_pid_t otp_start_sup(bool register_name, act_strategy_t strategy, int max_r, int max_s,
+                        const act_child_spec_t *kids, size_t n)
+{
+    act_sup_spec_t spec = {.name = "sup_test",
+                           .register_name = register_name,
+                           .strategy = strategy,
+                           .max_restarts = max_r,
+                           .max_seconds = max_s,
+                           .children = kids,
+                           .nchildren = n};
+    act_pid_t sup;
+    int rc = act_sup_start_link(&spec, &sup);
+    cr_assert_eq(rc, 0, "start: %s", act_strerror(rc));
+    return sup;
+}

@@ -46,6 +46,11 @@ int otp_slow_start(const act_child_start_t *cs, act_pid_t *out);
 int otp_app_start(const act_app_t *app, act_pid_t *top);
 void otp_app_stop(const act_app_t *app);
 
+/* Starts and links a supervisor "sup_test" (registered under that name if register_name) with
+ * these children; fails the test if it does not start. */
+act_pid_t otp_start_sup(bool register_name, act_strategy_t strategy, int max_r, int max_s,
+                        const act_child_spec_t *kids, size_t n);
+
 /* The pid of child `id` of sup (ACT_PID_NONE if not running or absent); fails the test if
  * the supervisor does not answer. */
 act_pid_t otp_child(act_pid_t sup, const char *id);

@@ -505,3 +505,19 @@ long hu_rss_kb(void)
         fclose(f);
     return kb;
 }
+
+void hu_expect_reject(uint16_t port, const char *raw, size_t len, int status)
+{
+    hu_conn_t *c = hu_connect(port);
+    cr_assert_eq(hu_send(c, raw, (long)len), 0);
+    hu_resp_t r;
+    int rc = hu_read(c, &r, false);
+    cr_assert_eq(rc, 0, "no answer to %.60s", raw);
+    cr_expect_eq(r.status, status, "%.60s -> %d, wanted %d", raw, r.status, status);
+    cr_expect_str_eq(hu_header(&r, "connection"), "close", "%.60s", raw);
+    cr_expect_not_null(hu_header(&r, "date"), "%.60s", raw);
+    cr_expect(hu_closed_within(c, MS(3000)), "%.60s: still open", raw);
+    cr_expect_eq(c->len, 0u, "%.60s: bytes after the answer", raw);
+    hu_resp_free(&r);
+    hu_close(c);
+}

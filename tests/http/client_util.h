@@ -99,6 +99,10 @@ bool hu_closed_within(hu_conn_t *c, int64_t ms);
 /* One request on a new connection: sends raw, reads one response. Returns its status (r
  * filled if not NULL, caller frees), or -1. */
 int hu_exchange(uint16_t port, const char *raw, hu_resp_t *r);
+/* Sends raw (len bytes) on a new connection and expects an error answer: `status`, a Date,
+ * Connection: close, then the close with nothing after the answer. */
+void hu_expect_reject(uint16_t port, const char *raw, size_t len, int status);
+#define HU_REJECT(port, lit, status) hu_expect_reject(port, lit, sizeof(lit) - 1, status)
 
 /* Resident memory of this process, in KiB. */
 long hu_rss_kb(void);

@@ -73,25 +73,6 @@ static void handler(http_req_t *req, void *arg)
     }
 }
 
-/* Sends raw on a new connection; expects `status`, Connection: close, then the close. */
-static void expect_reject(uint16_t port, const char *raw, size_t len, int status)
-{
-    hu_conn_t *c = hu_connect(port);
-    cr_assert_eq(hu_send(c, raw, (long)len), 0);
-    hu_resp_t r;
-    int rc = hu_read(c, &r, false);
-    cr_assert_eq(rc, 0, "no answer to %.60s", raw);
-    cr_expect_eq(r.status, status, "%.60s -> %d, wanted %d", raw, r.status, status);
-    cr_expect_str_eq(hu_header(&r, "connection"), "close", "%.60s", raw);
-    cr_expect_not_null(hu_header(&r, "date"), "%.60s", raw);
-    cr_expect(hu_closed_within(c, MS(3000)), "%.60s: still open", raw);
-    cr_expect_eq(c->len, 0u, "%.60s: bytes after the answer", raw);
-    hu_resp_free(&r);
-    hu_close(c);
-}
-
-#define REJECT(port, lit, status) expect_reject(port, lit, sizeof(lit) - 1, status)
-
 /* One request on a new connection: its status and body, the connection kept. */
 static void expect_served(uint16_t port, const char *raw, int status, const char *body)
 {
@@ -116,41 +97,44 @@ Test(conformance, framing_that_cannot_be_trusted_is_refused_and_closes)
 {
     uint16_t port = hu_serve(handler, NULL);
     /* Transfer-Encoding present but empty: llhttp does not flag it, the length is unknown. */
-    REJECT(port, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: \r\n\r\n", 400);
-    REJECT(port,
-           "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: \r\n\r\nabc",
-           400);
+    HU_REJECT(port, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: \r\n\r\n", 400);
+    HU_REJECT(
+        port,
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: \r\n\r\nabc",
+        400);
     /* chunked has no parameters; with one it is another coding, and not last. */
-    REJECT(port,
-           "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked;q=1\r\n\r\n0\r\n\r\n",
-           400);
-    REJECT(port,
-           "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked , x\r\n\r\n0\r\n\r\n",
-           400);
-    REJECT(port, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: \"chunked\"\r\n\r\n", 400);
-    REJECT(port, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: xchunked\r\n\r\n", 400);
+    HU_REJECT(port,
+              "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked;q=1\r\n\r\n0\r\n\r\n",
+              400);
+    HU_REJECT(port,
+              "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked , x\r\n\r\n0\r\n\r\n",
+              400);
+    HU_REJECT(port, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: \"chunked\"\r\n\r\n",
+              400);
+    HU_REJECT(port, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: xchunked\r\n\r\n", 400);
     /* Content-Length: digits only, one value, within 64 bits. */
-    REJECT(port, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: +3\r\n\r\nabc", 400);
-    REJECT(port, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 0x3\r\n\r\nabc", 400);
-    REJECT(port, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1 2\r\n\r\nabc", 400);
-    REJECT(port, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: \r\n\r\n", 400);
-    REJECT(port,
-           "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999999\r\n\r\n",
-           400);
+    HU_REJECT(port, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: +3\r\n\r\nabc", 400);
+    HU_REJECT(port, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 0x3\r\n\r\nabc", 400);
+    HU_REJECT(port, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1 2\r\n\r\nabc", 400);
+    HU_REJECT(port, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: \r\n\r\n", 400);
+    HU_REJECT(port,
+              "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+              400);
     /* Chunk sizes: hex digits only, within 64 bits. */
-    REJECT(port,
-           "POST /r HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-           "10000000000000001\r\na\r\n0\r\n\r\n",
-           400);
-    REJECT(port,
-           "POST /r HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0x1\r\na\r\n0\r\n\r\n",
-           400);
-    REJECT(port,
-           "POST /r HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1\na\r\n0\r\n\r\n",
-           400); /* a bare LF in the framing */
+    HU_REJECT(port,
+              "POST /r HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+              "10000000000000001\r\na\r\n0\r\n\r\n",
+              400);
+    HU_REJECT(
+        port,
+        "POST /r HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0x1\r\na\r\n0\r\n\r\n",
+        400);
+    HU_REJECT(port,
+              "POST /r HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1\na\r\n0\r\n\r\n",
+              400); /* a bare LF in the framing */
     /* Whitespace before the colon, a continuation line: never taken. */
-    REJECT(port, "GET /hello HTTP/1.1\r\nHost\t: t\r\n\r\n", 400);
-    REJECT(port, "GET /hello HTTP/1.1\r\n Host: t\r\n\r\n", 400);
+    HU_REJECT(port, "GET /hello HTTP/1.1\r\nHost\t: t\r\n\r\n", 400);
+    HU_REJECT(port, "GET /hello HTTP/1.1\r\n Host: t\r\n\r\n", 400);
 }
 
 Test(conformance, trailers_that_would_reframe_or_reroute_are_refused)
@@ -165,7 +149,7 @@ Test(conformance, trailers_that_would_reframe_or_reroute_are_refused)
                          "POST /r HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
                          "1\r\na\r\n0\r\n%s\r\n\r\n",
                          forbidden[i]);
-        expect_reject(port, buf, (size_t)n, 400);
+        hu_expect_reject(port, buf, (size_t)n, 400);
     }
     /* Other trailer fields reach the handler. */
     hu_conn_t *c = hu_connect(port);
@@ -185,25 +169,25 @@ Test(conformance, trailers_that_would_reframe_or_reroute_are_refused)
 Test(conformance, request_line_has_single_spaces)
 {
     uint16_t port = hu_serve(handler, NULL);
-    REJECT(port, "GET  /hello HTTP/1.1\r\nHost: t\r\n\r\n", 400);
-    REJECT(port, "GET /hello  HTTP/1.1\r\nHost: t\r\n\r\n", 400);
-    REJECT(port, "GET /hello HTTP/1.1 \r\nHost: t\r\n\r\n", 400);
-    REJECT(port, "GET\t/hello HTTP/1.1\r\nHost: t\r\n\r\n", 400);
-    REJECT(port, " GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", 400);
-    REJECT(port, "GET /hello\r\n\r\n", 505); /* HTTP/0.9's simple request */
+    HU_REJECT(port, "GET  /hello HTTP/1.1\r\nHost: t\r\n\r\n", 400);
+    HU_REJECT(port, "GET /hello  HTTP/1.1\r\nHost: t\r\n\r\n", 400);
+    HU_REJECT(port, "GET /hello HTTP/1.1 \r\nHost: t\r\n\r\n", 400);
+    HU_REJECT(port, "GET\t/hello HTTP/1.1\r\nHost: t\r\n\r\n", 400);
+    HU_REJECT(port, " GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", 400);
+    HU_REJECT(port, "GET /hello\r\n\r\n", 505); /* HTTP/0.9's simple request */
     expect_served(port, "\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n", 200, "hello");
 }
 
 Test(conformance, versions)
 {
     uint16_t port = hu_serve(handler, NULL);
-    REJECT(port, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505); /* the HTTP/2 preface */
-    REJECT(port, "GET /hello HTTP/2.0\r\nHost: t\r\n\r\n", 505);
-    REJECT(port, "GET /hello HTTP/3.0\r\nHost: t\r\n\r\n", 505);
-    REJECT(port, "GET /hello HTTP/1.2\r\nHost: t\r\n\r\n", 505);
-    REJECT(port, "GET /hello HTTP/11.1\r\nHost: t\r\n\r\n", 400);
-    REJECT(port, "GET /hello http/1.1\r\nHost: t\r\n\r\n", 400);
-    REJECT(port, "GET /hello HTTP/1.x\r\nHost: t\r\n\r\n", 400);
+    HU_REJECT(port, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505); /* the HTTP/2 preface */
+    HU_REJECT(port, "GET /hello HTTP/2.0\r\nHost: t\r\n\r\n", 505);
+    HU_REJECT(port, "GET /hello HTTP/3.0\r\nHost: t\r\n\r\n", 505);
+    HU_REJECT(port, "GET /hello HTTP/1.2\r\nHost: t\r\n\r\n", 505);
+    HU_REJECT(port, "GET /hello HTTP/11.1\r\nHost: t\r\n\r\n", 400);
+    HU_REJECT(port, "GET /hello http/1.1\r\nHost: t\r\n\r\n", 400);
+    HU_REJECT(port, "GET /hello HTTP/1.x\r\nHost: t\r\n\r\n", 400);
     /* Every response says HTTP/1.1, whatever the request's version (RFC 9110 6.2). */
     hu_resp_t r;
     cr_assert_eq(hu_exchange(port, "GET /hello HTTP/1.0\r\n\r\n", &r), 200);
@@ -214,16 +198,16 @@ Test(conformance, versions)
 Test(conformance, host_must_be_one_valid_authority)
 {
     uint16_t port = hu_serve(handler, NULL);
-    REJECT(port, "GET /info HTTP/1.1\r\nHost: h:abc\r\n\r\n", 400);
-    REJECT(port, "GET /info HTTP/1.1\r\nHost: h:80:80\r\n\r\n", 400);
-    REJECT(port, "GET /info HTTP/1.1\r\nHost: u@h\r\n\r\n", 400);
-    REJECT(port, "GET /info HTTP/1.1\r\nHost: [::1\r\n\r\n", 400);
-    REJECT(port, "GET /info HTTP/1.1\r\nHost: []\r\n\r\n", 400);
-    REJECT(port, "GET /info HTTP/1.1\r\nHost: h%4\r\n\r\n", 400);
-    REJECT(port, "GET /info HTTP/1.1\r\nHost: h/x\r\n\r\n", 400);
-    REJECT(port, "GET /info HTTP/1.1\r\nHost: h\r\nHost: h\r\n\r\n", 400);
-    REJECT(port, "GET /info HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400);
-    REJECT(port, "GET /info HTTP/1.1\r\n\r\n", 400);
+    HU_REJECT(port, "GET /info HTTP/1.1\r\nHost: h:abc\r\n\r\n", 400);
+    HU_REJECT(port, "GET /info HTTP/1.1\r\nHost: h:80:80\r\n\r\n", 400);
+    HU_REJECT(port, "GET /info HTTP/1.1\r\nHost: u@h\r\n\r\n", 400);
+    HU_REJECT(port, "GET /info HTTP/1.1\r\nHost: [::1\r\n\r\n", 400);
+    HU_REJECT(port, "GET /info HTTP/1.1\r\nHost: []\r\n\r\n", 400);
+    HU_REJECT(port, "GET /info HTTP/1.1\r\nHost: h%4\r\n\r\n", 400);
+    HU_REJECT(port, "GET /info HTTP/1.1\r\nHost: h/x\r\n\r\n", 400);
+    HU_REJECT(port, "GET /info HTTP/1.1\r\nHost: h\r\nHost: h\r\n\r\n", 400);
+    HU_REJECT(port, "GET /info HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400);
+    HU_REJECT(port, "GET /info HTTP/1.1\r\n\r\n", 400);
     expect_served(port, "GET /info HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", 200,
                   "GET /info  [::1]:8080 11");
     expect_served(port, "GET /info HTTP/1.1\r\nHost: a.b-c_d~%41:80\r\n\r\n", 200,
@@ -234,9 +218,9 @@ Test(conformance, host_must_be_one_valid_authority)
     /* absolute-form: its authority wins over Host (RFC 9112 3.2.2). */
     expect_served(port, "GET http://h:81/info?q HTTP/1.1\r\nHost: other\r\n\r\n", 200,
                   "GET /info q h:81 11");
-    REJECT(port, "GET http://h:x/info HTTP/1.1\r\nHost: h\r\n\r\n", 400);
-    REJECT(port, "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n", 501);
-    REJECT(port, "GET h:443 HTTP/1.1\r\nHost: h\r\n\r\n", 400); /* authority-form */
+    HU_REJECT(port, "GET http://h:x/info HTTP/1.1\r\nHost: h\r\n\r\n", 400);
+    HU_REJECT(port, "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n", 501);
+    HU_REJECT(port, "GET h:443 HTTP/1.1\r\nHost: h\r\n\r\n", 400); /* authority-form */
 }
 
 Test(conformance, any_method_token_reaches_the_handler)
@@ -256,9 +240,9 @@ Test(conformance, any_method_token_reaches_the_handler)
     snprintf(want, sizeof want, "%s /info  t 11", m);
     expect_served(port, buf, 200, want);
     snprintf(buf, sizeof buf, "M%s /info HTTP/1.1\r\nHost: t\r\n\r\n", m);
-    expect_reject(port, buf, strlen(buf), 501); /* past 32 bytes */
-    REJECT(port, "G(T /info HTTP/1.1\r\nHost: t\r\n\r\n", 400);
-    REJECT(port, "GET: /info HTTP/1.1\r\nHost: t\r\n\r\n", 400);
+    hu_expect_reject(port, buf, strlen(buf), 501); /* past 32 bytes */
+    HU_REJECT(port, "G(T /info HTTP/1.1\r\nHost: t\r\n\r\n", 400);
+    HU_REJECT(port, "GET: /info HTTP/1.1\r\nHost: t\r\n\r\n", 400);
     /* A method cut anywhere across writes, then a pipelined one behind it. */
     static const char two[] = "BREW /info HTTP/1.1\r\nHost: t\r\n\r\nget /info HTTP/1.1\r\n"
                               "Host: t\r\n\r\n";
@@ -486,7 +470,7 @@ Test(conformance, continue_is_sent_once_and_only_when_the_body_is_read)
     hu_resp_free(&r);
     hu_close(c);
     /* Expectations other than 100-continue, in a list or alone: 417. */
-    REJECT(
+    HU_REJECT(
         port,
         "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nExpect: 100-continue, x\r\n\r\na",
         417);

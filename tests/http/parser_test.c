@@ -8,80 +8,64 @@
 
 TestSuite(parser, .init = hu_init, .fini = hu_fini, .timeout = TMO(30));
 
-/* Sends raw on a new connection; expects `status`, Connection: close, then the close. */
-static void expect_reject(uint16_t port, const char *raw, size_t len, int status)
-{
-    hu_conn_t *c = hu_connect(port);
-    cr_assert_eq(hu_send(c, raw, (long)len), 0);
-    hu_resp_t r;
-    int rc = hu_read(c, &r, false);
-    cr_assert_eq(rc, 0, "no answer to %.60s", raw);
-    cr_expect_eq(r.status, status, "%.60s -> %d, wanted %d", raw, r.status, status);
-    cr_expect_str_eq(hu_header(&r, "connection"), "close", "%.60s", raw);
-    cr_expect(hu_closed_within(c, MS(3000)), "%.60s: still open", raw);
-    hu_resp_free(&r);
-    hu_close(c);
-}
-
-#define REJECT(port, lit, status) expect_reject(port, lit, sizeof(lit) - 1, status)
-
 Test(parser, smuggling_and_malformed_heads_get_400)
 {
     uint16_t port = hu_serve(NULL, NULL);
-    REJECT(port, "GET / HTTP/1.1\r\nHost: t\r\nX: a\r\n b\r\n\r\n", 400); /* obs-fold */
-    REJECT(port, "GET / HTTP/1.1\nHost: t\n\n", 400);                     /* bare LF */
-    REJECT(port, "GET / HTTP/1.1\nHost: t\r\n\r\n", 400); /* bare LF ending the request line */
-    REJECT(port, "GET / HTTP/1.0\n\r\n", 400);            /* ... just before the end */
-    REJECT(port, "GET / HTTP/1.1\r\nHost: t\r\n\n", 400); /* bare LF ending the head */
-    REJECT(port, "GET / HTTP/1.1\rHost: t\r\n\r\n", 400); /* bare CR */
-    REJECT(port, "GET / HTTP/1.1\r\nHost: t\rX: y\r\n\r\n", 400);  /* CR in a line */
-    REJECT(port, "GET / HTTP/1.1\r\nHost: t\x01\r\n\r\n", 400);    /* CTL in value */
-    REJECT(port, "GET / HTTP/1.1\r\nHost : t\r\n\r\n", 400);       /* space, colon */
-    REJECT(port, "GET / HTTP/1.1\r\nHost: t\r\n: v\r\n\r\n", 400); /* empty name */
-    REJECT(port, "GET / HTTP/1.1\r\nHo(st: t\r\n\r\n", 400);       /* bad token */
-    REJECT(port, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
-           400); /* repeated CL */
-    REJECT(port, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx",
-           400); /* conflicting */
-    REJECT(port, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1,1\r\n\r\nx", 400);
-    REJECT(port, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", 400);
-    REJECT(port,
-           "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n"
-           "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-           400); /* CL + TE */
-    REJECT(port, "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400);
-    REJECT(port, "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 400);
-    REJECT(port,
-           "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
-           "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-           400); /* chunked twice */
-    REJECT(port, "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400);
-    REJECT(port, "GET / HTTP/1.1\r\n\r\n", 400);                       /* no Host */
-    REJECT(port, "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400); /* two Hosts */
-    REJECT(port, "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400);
-    REJECT(port, "GET foo HTTP/1.1\r\nHost: t\r\n\r\n", 400); /* target form */
-    REJECT(port, "GET ftp://h/x HTTP/1.1\r\nHost: t\r\n\r\n", 400);
-    REJECT(port, "GET /a#frag HTTP/1.1\r\nHost: t\r\n\r\n", 400);
-    REJECT(port, "GET * HTTP/1.1\r\nHost: t\r\n\r\n", 400);
-    REJECT(port, "GET /a b HTTP/1.1\r\nHost: t\r\n\r\n", 400);
-    REJECT(port, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 400); /* TLS hello */
+    HU_REJECT(port, "GET / HTTP/1.1\r\nHost: t\r\nX: a\r\n b\r\n\r\n", 400); /* obs-fold */
+    HU_REJECT(port, "GET / HTTP/1.1\nHost: t\n\n", 400);                     /* bare LF */
+    HU_REJECT(port, "GET / HTTP/1.1\nHost: t\r\n\r\n", 400); /* bare LF ending the request line */
+    HU_REJECT(port, "GET / HTTP/1.0\n\r\n", 400);            /* ... just before the end */
+    HU_REJECT(port, "GET / HTTP/1.1\r\nHost: t\r\n\n", 400); /* bare LF ending the head */
+    HU_REJECT(port, "GET / HTTP/1.1\rHost: t\r\n\r\n", 400); /* bare CR */
+    HU_REJECT(port, "GET / HTTP/1.1\r\nHost: t\rX: y\r\n\r\n", 400);  /* CR in a line */
+    HU_REJECT(port, "GET / HTTP/1.1\r\nHost: t\x01\r\n\r\n", 400);    /* CTL in value */
+    HU_REJECT(port, "GET / HTTP/1.1\r\nHost : t\r\n\r\n", 400);       /* space, colon */
+    HU_REJECT(port, "GET / HTTP/1.1\r\nHost: t\r\n: v\r\n\r\n", 400); /* empty name */
+    HU_REJECT(port, "GET / HTTP/1.1\r\nHo(st: t\r\n\r\n", 400);       /* bad token */
+    HU_REJECT(port, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
+              400); /* repeated CL */
+    HU_REJECT(port, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx",
+              400); /* conflicting */
+    HU_REJECT(port, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1,1\r\n\r\nx", 400);
+    HU_REJECT(port, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", 400);
+    HU_REJECT(port,
+              "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n"
+              "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+              400); /* CL + TE */
+    HU_REJECT(port, "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400);
+    HU_REJECT(port, "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 400);
+    HU_REJECT(port,
+              "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+              "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+              400); /* chunked twice */
+    HU_REJECT(port, "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400);
+    HU_REJECT(port, "GET / HTTP/1.1\r\n\r\n", 400);                       /* no Host */
+    HU_REJECT(port, "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400); /* two Hosts */
+    HU_REJECT(port, "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400);
+    HU_REJECT(port, "GET foo HTTP/1.1\r\nHost: t\r\n\r\n", 400); /* target form */
+    HU_REJECT(port, "GET ftp://h/x HTTP/1.1\r\nHost: t\r\n\r\n", 400);
+    HU_REJECT(port, "GET /a#frag HTTP/1.1\r\nHost: t\r\n\r\n", 400);
+    HU_REJECT(port, "GET * HTTP/1.1\r\nHost: t\r\n\r\n", 400);
+    HU_REJECT(port, "GET /a b HTTP/1.1\r\nHost: t\r\n\r\n", 400);
+    HU_REJECT(port, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 400); /* TLS hello */
 }
 
 Test(parser, unknown_codings_and_connect_get_501)
 {
     uint16_t port = hu_serve(NULL, NULL);
-    REJECT(port, "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
-           501);
-    REJECT(port, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 501);
+    HU_REJECT(port,
+              "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+              501);
+    HU_REJECT(port, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 501);
 }
 
 Test(parser, other_versions_get_505)
 {
     uint16_t port = hu_serve(NULL, NULL);
-    REJECT(port, "GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505);
-    REJECT(port, "GET / HTTP/1.3\r\nHost: t\r\n\r\n", 505);
-    REJECT(port, "GET / HTTP/0.9\r\nHost: t\r\n\r\n", 505);
-    REJECT(port, "GET / HTTP/3.1\r\nHost: t\r\n\r\n", 505);
+    HU_REJECT(port, "GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505);
+    HU_REJECT(port, "GET / HTTP/1.3\r\nHost: t\r\n\r\n", 505);
+    HU_REJECT(port, "GET / HTTP/0.9\r\nHost: t\r\n\r\n", 505);
+    HU_REJECT(port, "GET / HTTP/3.1\r\nHost: t\r\n\r\n", 505);
 }
 
 Test(parser, limits_get_414_431_413_417)
@@ -92,16 +76,17 @@ Test(parser, limits_get_414_431_413_417)
     char buf[4096];
     /* 414: the target alone passes max_request_line, whether or not the line is complete. */
     snprintf(buf, sizeof buf, "GET /%0150d HTTP/1.1\r\nHost: t\r\n\r\n", 0);
-    expect_reject(port, buf, strlen(buf), 414);
+    hu_expect_reject(port, buf, strlen(buf), 414);
     snprintf(buf, sizeof buf, "GET /%0150d", 0);
-    expect_reject(port, buf, strlen(buf), 414);
+    hu_expect_reject(port, buf, strlen(buf), 414);
     /* 431: too many bytes of headers, or too many headers. */
     snprintf(buf, sizeof buf, "GET / HTTP/1.1\r\nHost: t\r\nX-Big: %0400d\r\n\r\n", 0);
-    expect_reject(port, buf, strlen(buf), 431);
-    REJECT(port, "GET / HTTP/1.1\r\nHost: t\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\n\r\n", 431);
+    hu_expect_reject(port, buf, strlen(buf), 431);
+    HU_REJECT(port, "GET / HTTP/1.1\r\nHost: t\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\n\r\n",
+              431);
     /* 413: a declared body past max_body_size is refused before it is read. */
-    REJECT(port, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n", 413);
-    REJECT(port, "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: teapot\r\n\r\n", 417);
+    HU_REJECT(port, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n", 413);
+    HU_REJECT(port, "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: teapot\r\n\r\n", 417);
     /* Just within the limits: served. */
     hu_resp_t r;
     cr_expect_eq(hu_exchange(port,
@@ -131,7 +116,7 @@ Test(parser, default_limits_take_large_heads)
     for (int i = 0; i < 20; i++)
         n += (size_t)sprintf(buf + n, "X-H%02d: %01000d\r\n", i, i);
     n += (size_t)sprintf(buf + n, "\r\n");
-    expect_reject(port, buf, n, 431);
+    hu_expect_reject(port, buf, n, 431);
     free(buf);
 }
 
